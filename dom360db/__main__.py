@@ -1,0 +1,3 @@
+from dom360db.cli import main
+
+main()

@@ -1,0 +1,202 @@
+"""The `dom360db` command line: parse arguments, call the module that does the work, report.
+
+Expected failures (bad DSN, server down, refused migration, bad input) print one line on stderr and
+exit non-zero; a traceback means a bug.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+import psycopg
+
+from dom360db import __version__, config, migrate, sqlfiles
+from dom360db.connect import connect, describe, error_line, resolve_dsn
+from dom360db.errors import Dom360Error
+from dom360db.report import table
+
+
+def _progress(msg: str) -> None:
+    click.echo(msg, err=True)
+
+
+def db_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--dsn, --home, --config and -D, shared by every command that renders SQL or talks to a database."""
+    fn = click.option("-D", "defines", multiple=True, metavar="KEY=VALUE",
+                      help="Template parameter (overrides dom360db.toml). Repeatable.")(fn)
+    fn = click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
+                      help="Parameter file (default: ./dom360db.toml when present).")(fn)
+    fn = click.option("--home", type=click.Path(path_type=Path, file_okay=False), envvar="DOM360_HOME",
+                      help="Embedded server directory (default: ./.dom360db).")(fn)
+    fn = click.option("--dsn", envvar="DATABASE_URL", show_envvar=True,
+                      help="libpq connection string or URL (default: the running embedded server).")(fn)
+    return fn
+
+
+class Context:
+    def __init__(self, dsn: str | None, home: Path | None, config_path: Path | None, defines: tuple[str, ...]):
+        self._dsn, self.home = dsn, home
+        self.params = config.load_params(config_path, defines)
+
+    @property
+    def dsn(self) -> str:
+        return resolve_dsn(self._dsn, self.home)
+
+    def files(self) -> list[sqlfiles.SqlFile]:
+        return sqlfiles.load(self.params)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="dom360db")
+def cli() -> None:
+    """dom360db: apply, check and operate the DOM360 PostgreSQL schema."""
+
+
+@cli.command("migrate")
+@db_options
+@click.option("--dry-run", is_flag=True, help="Print the rendered SQL of pending files, in order; touch nothing.")
+@click.option("--lock-timeout", default=300.0, show_default=True, metavar="SECONDS",
+              help="How long to wait for another migrate holding the lock.")
+def migrate_cmd(dsn: str | None, home: Path | None, config_path: Path | None, defines: tuple[str, ...],
+                dry_run: bool, lock_timeout: float) -> None:
+    """Apply pending versioned files, then changed repeatable files (validates first)."""
+    ctx = Context(dsn, home, config_path, defines)
+    files, target = ctx.files(), ctx.dsn
+    if dry_run:
+        with connect(target) as conn:
+            applied = migrate.applied_files(conn)
+        migrate.validate(files, applied)
+        todo = migrate.pending(files, applied)
+        click.echo(_render_script(todo, ctx.params), nl=False)
+        _progress(f"dry run: {len(todo)} file(s) would be applied to {describe(target)}")
+        return
+    _progress(f"migrating {describe(target)}")
+    outcome = migrate.migrate(target, files, lock_timeout_s=lock_timeout, progress=_progress)
+    click.echo(outcome.summary)
+
+
+@cli.command("validate")
+@db_options
+def validate_cmd(dsn: str | None, home: Path | None, config_path: Path | None, defines: tuple[str, ...]) -> None:
+    """Refuse (non-zero) when an applied versioned file changed since it was applied."""
+    ctx = Context(dsn, home, config_path, defines)
+    files, target = ctx.files(), ctx.dsn
+    with connect(target) as conn:
+        migrate.validate(files, migrate.applied_files(conn))
+    click.echo(f"valid: every applied versioned file matches its source ({describe(target)})")
+
+
+@cli.command("status")
+@db_options
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def status_cmd(dsn: str | None, home: Path | None, config_path: Path | None, defines: tuple[str, ...],
+               as_json: bool) -> None:
+    """Applied, pending and changed files."""
+    ctx = Context(dsn, home, config_path, defines)
+    files, target = ctx.files(), ctx.dsn
+    with connect(target) as conn:
+        rows = migrate.status(files, migrate.applied_files(conn))
+    if as_json:
+        click.echo(json.dumps([r.as_dict() for r in rows], indent=2))
+        return
+    click.echo(table(
+        ["kind", "version", "file", "state", "applied at"],
+        [[r.kind, r.version, r.path, r.state,
+          r.applied_at.strftime("%Y-%m-%d %H:%M:%S") if r.applied_at else None] for r in rows],
+    ))
+    counts = {s: sum(1 for r in rows if r.state == s) for s in ("applied", "pending", "changed", "missing")}
+    click.echo(", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no files")
+
+
+def _render_script(files: list[sqlfiles.SqlFile], params: dict[str, Any]) -> str:
+    out = [
+        f"-- rendered by dom360db {__version__}: {len(files)} file(s); run with psql -f",
+        "-- parameters: " + ", ".join(f"{k}={v}" for k, v in sorted(params.items())),
+        "\\set ON_ERROR_STOP on",
+        "",
+    ]
+    for f in files:
+        label = f"versioned {f.version}" if f.kind == "versioned" else "repeatable"
+        out.append(f"-- ==== {f.path} ({label}) ====")
+        body = f.sql.rstrip() + "\n"
+        out.append(f"BEGIN;\n{body}COMMIT;\n" if f.transactional else body)
+    return "\n".join(out)
+
+
+@cli.command("render")
+@click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("-D", "defines", multiple=True, metavar="KEY=VALUE", help="Template parameter. Repeatable.")
+@click.argument("paths", nargs=-1)
+def render_cmd(config_path: Path | None, defines: tuple[str, ...], paths: tuple[str, ...]) -> None:
+    """Print the rendered SQL (all migration files, or the given ones such as schema/0001_roles.sql).
+
+    The output runs as is with `psql -f` (without the runner's bookkeeping).
+    """
+    params = config.load_params(config_path, defines)
+    files = sqlfiles.load(params)
+    if paths:
+        known = {f.path: f for f in files}
+        missing = [p for p in paths if p not in known]
+        if missing:
+            raise Dom360Error(f"no such migration file: {', '.join(missing)} (see `dom360db status`)")
+        files = [known[p] for p in paths]
+    click.echo(_render_script(files, params), nl=False)
+
+
+@cli.command("up")
+@click.option("--home", type=click.Path(path_type=Path, file_okay=False), envvar="DOM360_HOME",
+              help="Embedded server directory (default: ./.dom360db).")
+@click.option("--port", type=int, help="TCP port on 127.0.0.1 (default: a free one, kept across restarts).")
+def up_cmd(home: Path | None, port: int | None) -> None:
+    """Start the embedded PostgreSQL 17 (initialising it on first use); print its DSN."""
+    from dom360db.embedded import EmbeddedServer
+
+    info = EmbeddedServer(home, progress=_progress).up(port=port)
+    click.echo(info.dsn)
+
+
+@cli.command("down")
+@click.option("--home", type=click.Path(path_type=Path, file_okay=False), envvar="DOM360_HOME")
+def down_cmd(home: Path | None) -> None:
+    """Stop the embedded PostgreSQL."""
+    from dom360db.embedded import EmbeddedServer
+
+    was_running = EmbeddedServer(home, progress=_progress).down()
+    click.echo("stopped" if was_running else "not running")
+
+
+@cli.command("dsn")
+@click.option("--home", type=click.Path(path_type=Path, file_okay=False), envvar="DOM360_HOME")
+def dsn_cmd(home: Path | None) -> None:
+    """Print the running embedded server's DSN (exit 1 when it is not running)."""
+    from dom360db.embedded import EmbeddedServer
+
+    info = EmbeddedServer(home).info()
+    if info is None:
+        raise Dom360Error("the embedded server is not running: start it with `dom360db up`")
+    click.echo(info.dsn)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: one line and a non-zero exit for every expected failure."""
+    try:
+        cli.main(args=argv, prog_name="dom360db", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except (click.Abort, KeyboardInterrupt):
+        click.echo("dom360db: interrupted", err=True)
+        sys.exit(130)
+    except Dom360Error as exc:
+        click.echo(f"dom360db: error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except psycopg.Error as exc:
+        click.echo(f"dom360db: database error: {error_line(exc)}", err=True)
+        sys.exit(1)

@@ -1,0 +1,244 @@
+"""The migration runner: validate, plan, lock, apply, record.
+
+- Versioned files (`sql/schema/`) are applied once, in version order, and never change afterwards:
+  `validate` refuses an applied file whose rendered text differs from what was applied.
+- Repeatable files (`sql/functions/`, `sql/policies/`) are re-applied whenever their rendered text
+  changes (the checksum covers the text after template parameters).
+- Each file runs in its own transaction (or, with the `-- dom360:no-transaction` marker, statement by
+  statement in autocommit) and is recorded in `dom360db_meta.applied_files` in that same transaction.
+- Concurrent runners are serialized by a session advisory lock held on a dedicated connection and taken
+  by polling `pg_try_advisory_lock` with a timeout: a blocking wait could deadlock with statements such
+  as `CREATE INDEX CONCURRENTLY`, which wait for every other transaction.
+"""
+
+from __future__ import annotations
+
+import getpass
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from dom360db import __version__
+from dom360db.connect import connect, error_line
+from dom360db.errors import Dom360Error
+from dom360db.queries import query
+from dom360db.sqlfiles import SqlFile, split_statements
+
+#: Advisory lock key ("dom360" in ASCII): one migrate at a time per database.
+LOCK_KEY = 0x646F6D333630
+
+State = Literal["applied", "pending", "changed", "missing"]
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Applied:
+    kind: str
+    version: int | None
+    path: str
+    checksum: str
+    applied_at: datetime
+
+
+@dataclass(frozen=True)
+class FileStatus:
+    kind: str
+    version: int | None
+    path: str
+    state: State  # changed: a versioned file edited after it was applied (refused), or a repeatable to re-apply
+    applied_at: datetime | None
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "kind": self.kind,
+            "version": self.version,
+            "path": self.path,
+            "state": self.state,
+            "applied_at": self.applied_at.isoformat() if self.applied_at else None,
+        }
+
+
+def applied_files(conn: psycopg.Connection) -> dict[str, Applied]:
+    """The latest application of every file, by path (empty when the runner never ran here)."""
+    if not conn.execute(query("meta_exists")).fetchone()[0]:  # type: ignore[index]
+        return {}
+    return {row[2]: Applied(*row) for row in conn.execute(query("applied"))}
+
+
+def status(files: Sequence[SqlFile], applied: dict[str, Applied]) -> list[FileStatus]:
+    """Every local file with its state, then applied files that no longer exist locally."""
+    out: list[FileStatus] = []
+    for f in files:
+        a = applied.get(f.path)
+        if a is None:
+            out.append(FileStatus(f.kind, f.version, f.path, "pending", None))
+        elif a.checksum != f.checksum:
+            out.append(FileStatus(f.kind, f.version, f.path, "changed", a.applied_at))
+        else:
+            out.append(FileStatus(f.kind, f.version, f.path, "applied", a.applied_at))
+    local = {f.path for f in files}
+    for path, a in sorted(applied.items()):
+        if path not in local:
+            out.append(FileStatus(a.kind, a.version, path, "missing", a.applied_at))
+    return out
+
+
+def validate(files: Sequence[SqlFile], applied: dict[str, Applied]) -> None:
+    """Refuse when an applied versioned file was edited, renamed or removed since it was applied."""
+    by_version = {f.version: f for f in files if f.kind == "versioned"}
+    for a in sorted(applied.values(), key=lambda a: (a.version or 0, a.path)):
+        if a.kind != "versioned":
+            continue
+        f = by_version.get(a.version)
+        when = a.applied_at.strftime("%Y-%m-%d %H:%M:%S %Z").strip()
+        if f is None or f.path != a.path:
+            now = f"is now {f.path}" if f else "has no file any more"
+            raise Dom360Error(
+                f"{a.path} was applied on {when} but version {a.version} {now}: "
+                "versioned files are forward-only; restore it"
+            )
+        if f.checksum != a.checksum:
+            raise Dom360Error(
+                f"{a.path} was changed after it was applied on {when} "
+                f"(checksum {a.checksum[:12]} applied, {f.checksum[:12]} now): versioned files are "
+                "forward-only; revert the edit and put the change in a new file (or restore the "
+                "template parameters it was applied with)"
+            )
+
+
+def pending(files: Sequence[SqlFile], applied: dict[str, Applied]) -> list[SqlFile]:
+    """Files to apply, in order: versioned never applied, then repeatables whose text changed."""
+    return [f for f in files if (a := applied.get(f.path)) is None or (f.kind == "repeatable" and a.checksum != f.checksum)]
+
+
+@contextmanager
+def migration_lock(dsn: str, timeout_s: float, progress: Progress) -> Iterator[None]:
+    """Hold the runner's advisory lock on a dedicated connection for the duration of the block."""
+    conn = connect(dsn, application_name="dom360db migrate (lock)")
+    try:
+        deadline = time.monotonic() + timeout_s
+        told = False
+        while not conn.execute(query("try_lock"), {"key": LOCK_KEY}).fetchone()[0]:  # type: ignore[index]
+            if not told:
+                holder = conn.execute(query("lock_holder"), {"key": LOCK_KEY}).fetchone()
+                who = f" (backend pid {holder[0]}, {holder[1] or 'unnamed'})" if holder else ""
+                progress(f"waiting for another migrate to finish{who}")
+                told = True
+            if time.monotonic() >= deadline:
+                raise Dom360Error(
+                    f"another dom360db migrate still holds the migration lock after {timeout_s:g} s; "
+                    "retry later or raise --lock-timeout"
+                )
+            time.sleep(0.2)
+        yield
+    finally:
+        conn.close()  # ends the session: releases the lock
+
+
+def _bootstrap(conn: psycopg.Connection) -> None:
+    with conn.transaction():
+        for name in ("meta_schema", "meta_comment", "meta_table", "meta_table_comment",
+                     "meta_columns_comment", "meta_versioned_unique"):
+            conn.execute(query(name))
+
+
+def _fail(f: SqlFile, line: int, stmt: str, exc: psycopg.Error, applied_before: bool) -> Dom360Error:
+    pos = exc.diag.statement_position
+    if pos:
+        line += stmt[: int(pos) - 1].count("\n")
+    context = exc.diag.context
+    where = ""
+    if context and "line" in context:
+        where = f" (in {context.strip().splitlines()[0]})"
+    if f.transactional:
+        tail = "nothing from this file was applied"
+    elif applied_before:
+        tail = "statements before this line were applied (no-transaction file); fix it and re-run"
+    else:
+        tail = "nothing from this file was applied"
+    return Dom360Error(f"{f.path}:{line}: {error_line(exc)}{where}; {tail}")
+
+
+def _record(conn: psycopg.Connection, f: SqlFile, elapsed_ms: float) -> None:
+    conn.execute(query("reset_role"))  # a file's SET LOCAL ROLE must not decide who records it
+    conn.execute(
+        query("record"),
+        {
+            "kind": f.kind,
+            "version": f.version,
+            "path": f.path,
+            "name": f.name,
+            "checksum": f.checksum,
+            "params": Jsonb(f.params),
+            "os_user": getpass.getuser(),
+            "duration_ms": round(elapsed_ms, 3),
+            "tool_version": __version__,
+        },
+    )
+
+
+def apply_file(conn: psycopg.Connection, f: SqlFile) -> float:
+    """Apply one file and record it; return the elapsed milliseconds. Raises Dom360Error naming file:line."""
+    statements = split_statements(f.sql)
+    t0 = time.perf_counter()
+    if f.transactional:
+        try:
+            with conn.transaction():
+                for st in statements:
+                    try:
+                        conn.execute(st.sql)
+                    except psycopg.Error as exc:
+                        raise _fail(f, st.line, st.sql, exc, False) from exc
+                _record(conn, f, (time.perf_counter() - t0) * 1000)
+        except psycopg.Error as exc:  # recording or the COMMIT itself (deferred constraints)
+            raise Dom360Error(f"{f.path}: {error_line(exc)}; nothing from this file was applied") from exc
+    else:
+        for n, st in enumerate(statements):
+            try:
+                conn.execute(st.sql)
+            except psycopg.Error as exc:
+                raise _fail(f, st.line, st.sql, exc, n > 0) from exc
+        conn.execute(query("reset_session"))  # a SET (ROLE) in the file must not leak into the next one
+        with conn.transaction():
+            _record(conn, f, (time.perf_counter() - t0) * 1000)
+    return (time.perf_counter() - t0) * 1000
+
+
+@dataclass(frozen=True)
+class Outcome:
+    applied: list[tuple[SqlFile, float]]
+
+    @property
+    def summary(self) -> str:
+        if not self.applied:
+            return "database is up to date: nothing to apply"
+        v = sum(1 for f, _ in self.applied if f.kind == "versioned")
+        r = len(self.applied) - v
+        total = sum(ms for _, ms in self.applied) / 1000
+        return f"applied {len(self.applied)} file(s) ({v} versioned, {r} repeatable) in {total:.2f} s"
+
+
+def migrate(dsn: str, files: Sequence[SqlFile], *, lock_timeout_s: float = 300.0,
+            progress: Progress = lambda s: None) -> Outcome:
+    """Validate, then apply every pending file under the migration lock."""
+    done: list[tuple[SqlFile, float]] = []
+    with migration_lock(dsn, lock_timeout_s, progress):
+        conn = connect(dsn, application_name="dom360db migrate")
+        try:
+            _bootstrap(conn)
+            applied = applied_files(conn)
+            validate(files, applied)
+            for f in pending(files, applied):
+                progress(f"applying {f.path}")
+                ms = apply_file(conn, f)
+                done.append((f, ms))
+                progress(f"applied  {f.path} ({ms:.0f} ms)")
+        finally:
+            conn.close()
+    return Outcome(done)

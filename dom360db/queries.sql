@@ -1,0 +1,69 @@
+-- The runner's own queries. Each starts with a `-- name --` header and is loaded by dom360db.queries.
+-- The tracking objects live in their own schema, dom360db_meta, apart from the product's schema.
+
+-- meta_schema --
+CREATE SCHEMA IF NOT EXISTS dom360db_meta;
+
+-- meta_comment --
+COMMENT ON SCHEMA dom360db_meta IS 'dom360db migration runner bookkeeping: which SQL files were applied, when, by whom.';
+
+-- meta_table --
+CREATE TABLE IF NOT EXISTS dom360db_meta.applied_files (
+    id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    kind         text        NOT NULL CHECK (kind IN ('versioned', 'repeatable')),
+    version      integer     CHECK ((kind = 'versioned') = (version IS NOT NULL)),
+    path         text        NOT NULL,
+    name         text        NOT NULL,
+    checksum     text        NOT NULL,
+    params       jsonb       NOT NULL DEFAULT '{}',
+    applied_by   text        NOT NULL DEFAULT current_user,
+    os_user      text,
+    applied_at   timestamptz NOT NULL DEFAULT now(),
+    duration_ms  numeric(12, 3) NOT NULL,
+    tool_version text        NOT NULL
+);
+
+-- meta_table_comment --
+COMMENT ON TABLE dom360db_meta.applied_files IS 'One row per application of a SQL file by `dom360db migrate`. A versioned file appears once; a repeatable file once per change of its rendered text (the latest row is in force).';
+
+-- meta_columns_comment --
+DO $$
+BEGIN
+    COMMENT ON COLUMN dom360db_meta.applied_files.checksum IS 'sha256 of the rendered SQL (after template parameters), hex.';
+    COMMENT ON COLUMN dom360db_meta.applied_files.params IS 'The template parameters the file referenced, with the values it was rendered with.';
+    COMMENT ON COLUMN dom360db_meta.applied_files.applied_by IS 'Database role that applied the file (current_user).';
+    COMMENT ON COLUMN dom360db_meta.applied_files.os_user IS 'Operating-system user that ran dom360db.';
+    COMMENT ON COLUMN dom360db_meta.applied_files.duration_ms IS 'Wall time spent applying the file, in milliseconds.';
+END $$;
+
+-- meta_versioned_unique --
+CREATE UNIQUE INDEX IF NOT EXISTS applied_files_version_key
+    ON dom360db_meta.applied_files (version) WHERE kind = 'versioned';
+
+-- meta_exists --
+SELECT to_regclass('dom360db_meta.applied_files') IS NOT NULL;
+
+-- applied --
+SELECT DISTINCT ON (path) kind, version, path, checksum, applied_at
+  FROM dom360db_meta.applied_files
+ ORDER BY path, id DESC;
+
+-- record --
+INSERT INTO dom360db_meta.applied_files (kind, version, path, name, checksum, params, os_user, duration_ms, tool_version)
+VALUES (%(kind)s, %(version)s, %(path)s, %(name)s, %(checksum)s, %(params)s, %(os_user)s, %(duration_ms)s, %(tool_version)s);
+
+-- try_lock --
+SELECT pg_try_advisory_lock(%(key)s);
+
+-- lock_holder --
+SELECT a.pid, a.application_name, a.client_addr::text, now() - a.backend_start AS held_for
+  FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+ WHERE l.locktype = 'advisory' AND l.granted
+   AND l.classid = (%(key)s >> 32)::oid AND l.objid = (%(key)s & 4294967295)::oid AND l.objsubid = 1
+   AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database());
+
+-- reset_session --
+DISCARD ALL;
+
+-- reset_role --
+RESET ROLE;

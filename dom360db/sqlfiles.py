@@ -1,0 +1,214 @@
+"""The SQL files of the package: where they are, how they render, how they split into statements.
+
+Layout (all under `sql/`):
+- `schema/NNNN_name.sql`: versioned, forward-only; applied once, in order; never edited once applied.
+- `functions/*.sql`, then `policies/*.sql`: repeatable; re-applied whenever their rendered text changes.
+- `partitions/*.sql`: Jinja templates rendered on demand (not applied by `migrate` directly).
+
+A file whose first line is `-- dom360:no-transaction` runs statement by statement in autocommit
+(for `CREATE INDEX CONCURRENTLY` and friends); every other file runs in one transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import jinja2
+import jinja2.meta
+
+from dom360db.errors import Dom360Error
+
+NO_TRANSACTION_MARKER = "-- dom360:no-transaction"
+VERSIONED_DIR = "schema"
+REPEATABLE_DIRS = ("functions", "policies")
+_VERSIONED_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+Kind = Literal["versioned", "repeatable"]
+
+
+def sql_root() -> Path:
+    """The `sql/` directory: inside the installed package, or beside it in a source checkout."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "sql", here.parent / "sql"):
+        if (candidate / VERSIONED_DIR).is_dir():
+            return candidate
+    raise Dom360Error(f"the SQL files are missing (looked in {here / 'sql'} and {here.parent / 'sql'})")
+
+
+def quote_ident(name: str) -> str:
+    """SQL identifier quoting, as `quote_ident()` does (always quoted: safe for any name)."""
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def quote_literal(value: Any) -> str:
+    """SQL string literal quoting for template parameters (standard_conforming_strings on)."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def environment(root: Path | None = None) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(root or sql_root())),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+    env.filters["ident"] = quote_ident
+    env.filters["literal"] = quote_literal
+    return env
+
+
+@dataclass(frozen=True)
+class SqlFile:
+    """One rendered file, ready to apply."""
+
+    kind: Kind
+    path: str  # relative to sql/, e.g. "schema/0001_roles.sql"
+    version: int | None
+    name: str
+    sql: str
+    params: dict[str, Any] = field(default_factory=dict)  # the parameters this file uses
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.sql.encode("utf-8")).hexdigest()
+
+    @property
+    def transactional(self) -> bool:
+        return not self.sql.lstrip().startswith(NO_TRANSACTION_MARKER)
+
+
+def _referenced_names(env: jinja2.Environment, path: str, seen: frozenset[str] = frozenset()) -> set[str]:
+    """Variables a template uses, including those of the templates it imports or includes."""
+    source = env.loader.get_source(env, path)[0]  # type: ignore[union-attr]
+    tree = env.parse(source)
+    names = set(jinja2.meta.find_undeclared_variables(tree))
+    for other in jinja2.meta.find_referenced_templates(tree):
+        if other and other not in seen:
+            names |= _referenced_names(env, other, seen | {path})
+    return names
+
+
+def render(env: jinja2.Environment, path: str, params: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Render one template; return the text and the parameters it referenced."""
+    try:
+        used = _referenced_names(env, path)
+        text = env.get_template(path).render(**params)
+    except jinja2.TemplateError as exc:
+        line = getattr(exc, "lineno", None)
+        where = f"{path}:{line}" if line else path
+        raise Dom360Error(f"{where}: template error: {exc}") from exc
+    return text, {k: params[k] for k in sorted(used) if k in params}
+
+
+def load(params: Mapping[str, Any], root: Path | None = None) -> list[SqlFile]:
+    """Every migration file in apply order: versioned by version, then functions/, then policies/."""
+    root = root or sql_root()
+    env = environment(root)
+    files: list[SqlFile] = []
+    seen: dict[int, str] = {}
+    for p in sorted((root / VERSIONED_DIR).glob("*.sql")):
+        m = _VERSIONED_NAME.match(p.name)
+        if not m:
+            raise Dom360Error(f"{VERSIONED_DIR}/{p.name}: versioned files are named NNNN_name.sql")
+        version = int(m.group(1))
+        if version in seen:
+            raise Dom360Error(f"{VERSIONED_DIR}/{p.name}: version {version} is also {seen[version]}")
+        rel = f"{VERSIONED_DIR}/{p.name}"
+        seen[version] = rel
+        text, used = render(env, rel, params)
+        files.append(SqlFile("versioned", rel, version, m.group(2), text, used))
+    for directory in REPEATABLE_DIRS:
+        for p in sorted((root / directory).glob("*.sql")):
+            rel = f"{directory}/{p.name}"
+            text, used = render(env, rel, params)
+            files.append(SqlFile("repeatable", rel, None, p.stem, text, used))
+    return files
+
+
+@dataclass(frozen=True)
+class Statement:
+    line: int  # 1-based line of the file where the statement starts
+    sql: str
+
+
+_DOLLAR_TAG = re.compile(r"\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$")
+
+
+def split_statements(text: str) -> list[Statement]:
+    """Split SQL text on top-level semicolons.
+
+    Understands -- and nested /* */ comments, '…' and E'…' strings, "…" identifiers and $tag$ bodies.
+    Statements that are only comments are dropped. (SQL-standard `BEGIN ATOMIC … END` bodies are not
+    supported: use dollar-quoted bodies.)
+    """
+    out: list[Statement] = []
+    i, n = 0, len(text)
+    has_code = False
+    code_start = 0
+
+    def flush(end: int) -> None:
+        nonlocal has_code
+        if has_code:
+            chunk = text[code_start:end].strip()
+            out.append(Statement(text.count("\n", 0, code_start) + 1, chunk))
+        has_code = False
+
+    def mark(pos: int) -> None:
+        nonlocal has_code, code_start
+        if not has_code:
+            has_code, code_start = True, pos
+
+    while i < n:
+        c = text[i]
+        if c == "-" and text.startswith("--", i):
+            j = text.find("\n", i)
+            i = n if j < 0 else j + 1
+        elif c == "/" and text.startswith("/*", i):
+            depth, i = 1, i + 2
+            while i < n and depth:
+                if text.startswith("/*", i):
+                    depth, i = depth + 1, i + 2
+                elif text.startswith("*/", i):
+                    depth, i = depth - 1, i + 2
+                else:
+                    i += 1
+        elif c == "'":
+            mark(i)
+            escapes = i > 0 and text[i - 1] in "eE" and (i < 2 or not (text[i - 2].isalnum() or text[i - 2] == "_"))
+            i += 1
+            while i < n:
+                if escapes and text[i] == "\\":
+                    i += 2
+                elif text[i] == "'":
+                    if text.startswith("''", i):
+                        i += 2
+                    else:
+                        i += 1
+                        break
+                else:
+                    i += 1
+        elif c == '"':
+            mark(i)
+            j = text.find('"', i + 1)
+            while j >= 0 and text.startswith('""', j):
+                j = text.find('"', j + 2)
+            i = n if j < 0 else j + 1
+        elif c == "$" and (m := _DOLLAR_TAG.match(text, i)) and not (i > 0 and (text[i - 1].isalnum() or text[i - 1] == "_")):
+            mark(i)
+            tag = m.group(0)
+            j = text.find(tag, m.end())
+            i = n if j < 0 else j + len(tag)
+        elif c == ";":
+            flush(i + 1)
+            i += 1
+        else:
+            if not c.isspace():
+                mark(i)
+            i += 1
+    flush(n)
+    return out

@@ -1,0 +1,32 @@
+CREATE OR REPLACE FUNCTION dom360.set_tenant(p_tenant_id uuid)
+    RETURNS void
+    LANGUAGE plpgsql
+    VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+/* Sets the tenant of the current transaction (set_config(..., is_local => true)): it ends with the
+   transaction, so a pooled connection never carries it to the next client. Refuses NULL, unknown and
+   inactive tenants. The existence check runs under the caller's own row-level security, after the
+   setting is made: a tenant id the caller could not otherwise see is never confirmed. */
+DECLARE
+    v_status text;
+BEGIN
+    IF p_tenant_id IS NULL THEN
+        RAISE EXCEPTION 'dom360.set_tenant: tenant id must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    PERFORM set_config('app.tenant_id', p_tenant_id::text, true);
+    SELECT t.status INTO v_status FROM dom360.tenants AS t WHERE t.id = p_tenant_id;
+    IF v_status IS NULL THEN
+        PERFORM set_config('app.tenant_id', '', true);
+        RAISE EXCEPTION 'dom360.set_tenant: unknown tenant %', p_tenant_id USING ERRCODE = 'no_data_found';
+    ELSIF v_status <> 'active' THEN
+        PERFORM set_config('app.tenant_id', '', true);
+        RAISE EXCEPTION 'dom360.set_tenant: tenant % is %', p_tenant_id, v_status USING ERRCODE = 'insufficient_privilege';
+    END IF;
+END
+$$;
+
+ALTER FUNCTION dom360.set_tenant(uuid) OWNER TO {{ owner_role | ident }};
+COMMENT ON FUNCTION dom360.set_tenant(uuid) IS 'Start of every backend transaction: BEGIN; SELECT dom360.set_tenant($1); … COMMIT. Transaction-scoped; raises for NULL, unknown or inactive tenants.';
+REVOKE ALL ON FUNCTION dom360.set_tenant(uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dom360.set_tenant(uuid) TO {{ app_role | ident }}, {{ analytics_role | ident }};
