@@ -75,7 +75,6 @@ def migrate_cmd(dsn: str | None, home: Path | None, config_path: Path | None, de
         click.echo(_render_script(todo, ctx.params), nl=False)
         _progress(f"dry run: {len(todo)} file(s) would be applied to {describe(target)}")
         return
-    _progress(f"migrating {describe(target)}")
     outcome = migrate.migrate(target, files, lock_timeout_s=lock_timeout, progress=_progress)
     click.echo(outcome.summary)
 

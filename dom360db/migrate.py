@@ -25,7 +25,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from dom360db import __version__
-from dom360db.connect import connect, error_line
+from dom360db.connect import connect, describe, error_line
 from dom360db.errors import Dom360Error
 from dom360db.queries import query
 from dom360db.sqlfiles import SqlFile, split_statements
@@ -229,6 +229,7 @@ def migrate(dsn: str, files: Sequence[SqlFile], *, lock_timeout_s: float = 300.0
     """Validate, then apply every pending file under the migration lock."""
     done: list[tuple[SqlFile, float]] = []
     with migration_lock(dsn, lock_timeout_s, progress):
+        progress(f"migrating {describe(dsn)}")
         conn = connect(dsn, application_name="dom360db migrate")
         try:
             _bootstrap(conn)

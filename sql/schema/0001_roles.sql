@@ -16,7 +16,11 @@ BEGIN
                 NULL;  -- created meanwhile by a migrate of another database of this cluster
             END;
         END IF;
-        EXECUTE format('ALTER ROLE %I NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOREPLICATION', v_role);
+        IF EXISTS (SELECT FROM pg_catalog.pg_roles
+                    WHERE rolname = v_role
+                      AND (rolsuper OR rolbypassrls OR rolcreatedb OR rolcreaterole OR rolreplication)) THEN
+            EXECUTE format('ALTER ROLE %I NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOREPLICATION', v_role);
+        END IF;
     END LOOP;
 END
 $roles$;

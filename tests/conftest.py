@@ -1,0 +1,70 @@
+"""Fixtures: a server per backend (session), a migrated template (session), a clone per test.
+
+DOM360_TEST_BACKEND (comma-separated, default "docker,embedded") chooses the servers; every test that
+uses a database runs once per server, in one pytest run:
+- docker:   testcontainers' PostgresContainer (image DOM360_TEST_IMAGE, default postgres:17); skipped
+            with the reason when no Docker API answers.
+- embedded: the pip-installed PostgreSQL 17, in a temporary directory.
+- dsn:      an existing server at DOM360_TEST_DSN (a superuser; databases are created and dropped).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from support import Database, Server, backends, migrate_database, with_db
+
+
+@pytest.fixture(scope="session", params=backends())
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    backend = request.param
+    if backend == "docker":
+        from server_docker import BackendUnavailable, docker_server
+
+        try:
+            with docker_server() as dsn:
+                yield Server("docker", dsn)
+        except BackendUnavailable as exc:
+            pytest.skip(f"docker backend: {exc}")
+    elif backend == "embedded":
+        from dom360db.embedded import EmbeddedServer
+
+        emb = EmbeddedServer(tmp_path_factory.mktemp("embedded"))
+        info = emb.up(dbname="postgres")
+        try:
+            yield Server("embedded", info.dsn)
+        finally:
+            emb.down()
+    else:
+        dsn = os.environ.get("DOM360_TEST_DSN")
+        if not dsn:
+            pytest.skip("dsn backend: set DOM360_TEST_DSN to a superuser connection string")
+        yield Server("dsn", dsn)
+
+
+@pytest.fixture(scope="session")
+def template(server: Server) -> Iterator[str]:
+    """Name of a database migrated once per session; tests clone it."""
+    name = f"dom360_tpl_{uuid.uuid4().hex[:8]}"
+    server.create_database(name)
+    try:
+        migrate_database(with_db(server.admin_dsn, name))
+        server.ensure_logins()
+        yield name
+    finally:
+        server.drop_database(name)
+
+
+@pytest.fixture
+def db(server: Server, template: str) -> Iterator[Database]:
+    """A fresh database cloned from the migrated template, dropped after the test."""
+    name = f"dom360_t_{uuid.uuid4().hex[:12]}"
+    server.create_database(name, template)
+    try:
+        yield Database(server, name)
+    finally:
+        server.drop_database(name)

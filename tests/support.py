@@ -1,0 +1,119 @@
+"""Helpers shared by the tests: servers under test, databases cloned from a migrated template, logins."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import psycopg
+from psycopg import conninfo, sql
+
+from dom360db import config, migrate, sqlfiles
+
+#: Test login roles (cluster-wide), members of the product's group roles.
+APP_LOGIN = "dom360_test_app"
+ANALYTICS_LOGIN = "dom360_test_analytics"
+LOGIN_PASSWORD = "dom360-test-only"
+
+
+def backends() -> list[str]:
+    """Backends named by DOM360_TEST_BACKEND (comma-separated): docker, embedded, dsn."""
+    names = [b.strip() for b in os.environ.get("DOM360_TEST_BACKEND", "docker,embedded").split(",") if b.strip()]
+    unknown = set(names) - {"docker", "embedded", "dsn"}
+    if unknown:
+        raise RuntimeError(f"DOM360_TEST_BACKEND: unknown backend(s) {sorted(unknown)}; use docker, embedded, dsn")
+    return names
+
+
+def with_db(dsn: str, dbname: str, **overrides: str) -> str:
+    params = conninfo.conninfo_to_dict(dsn)
+    params["dbname"] = dbname
+    params.update(overrides)
+    return conninfo.make_conninfo(**params)
+
+
+@dataclass(frozen=True)
+class Server:
+    """A PostgreSQL server under test, reached as a superuser through `admin_dsn`."""
+
+    backend: str
+    admin_dsn: str
+
+    @property
+    def version(self) -> int:
+        with psycopg.connect(self.admin_dsn) as c:
+            return int(c.execute("SHOW server_version_num").fetchone()[0]) // 10000  # type: ignore[index]
+
+    def admin(self) -> psycopg.Connection:
+        return psycopg.connect(self.admin_dsn, autocommit=True)
+
+    def create_database(self, name: str, template: str | None = None) -> None:
+        with self.admin() as c:
+            if template:
+                c.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template)))
+            else:
+                c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+    def drop_database(self, name: str) -> None:
+        with self.admin() as c:
+            c.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+    @contextmanager
+    def scratch_database(self, prefix: str = "t", template: str | None = None) -> Iterator[str]:
+        """A new database (empty, or cloned from `template`) dropped afterwards; yields its DSN."""
+        name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+        self.create_database(name, template)
+        try:
+            yield with_db(self.admin_dsn, name)
+        finally:
+            self.drop_database(name)
+
+    def ensure_logins(self) -> None:
+        """Login roles for the tests, granted the product's group roles (idempotent)."""
+        with self.admin() as c:
+            for login, group in ((APP_LOGIN, "dom360_app"), (ANALYTICS_LOGIN, "dom360_analytics")):
+                exists = c.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [login]).fetchone()
+                stmt = sql.SQL("ALTER ROLE {} LOGIN PASSWORD {}" if exists else "CREATE ROLE {} LOGIN PASSWORD {}")
+                c.execute(stmt.format(sql.Identifier(login), sql.Literal(LOGIN_PASSWORD)))
+                c.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(group), sql.Identifier(login)))
+
+
+@dataclass(frozen=True)
+class Database:
+    """One test's own database, cloned from the migrated template."""
+
+    server: Server
+    name: str
+
+    @property
+    def admin_dsn(self) -> str:
+        return with_db(self.server.admin_dsn, self.name)
+
+    @property
+    def app_dsn(self) -> str:
+        return with_db(self.server.admin_dsn, self.name, user=APP_LOGIN, password=LOGIN_PASSWORD)
+
+    @property
+    def analytics_dsn(self) -> str:
+        return with_db(self.server.admin_dsn, self.name, user=ANALYTICS_LOGIN, password=LOGIN_PASSWORD)
+
+    def admin(self) -> psycopg.Connection:
+        return psycopg.connect(self.admin_dsn, autocommit=True)
+
+    def app(self, **kw: object) -> psycopg.Connection:
+        return psycopg.connect(self.app_dsn, **kw)  # type: ignore[arg-type]
+
+    def analytics(self, **kw: object) -> psycopg.Connection:
+        return psycopg.connect(self.analytics_dsn, **kw)  # type: ignore[arg-type]
+
+    def create_tenant(self, slug: str, name: str | None = None) -> uuid.UUID:
+        with self.admin() as c:
+            return c.execute("SELECT dom360.create_tenant(%s, %s)", [name or slug.title(), slug]).fetchone()[0]  # type: ignore[index]
+
+
+def migrate_database(dsn: str, **params: object) -> migrate.Outcome:
+    """Apply the package's SQL with the default parameters (plus `params`)."""
+    return migrate.migrate(dsn, sqlfiles.load({**config.DEFAULTS, **params}), lock_timeout_s=60)
