@@ -60,10 +60,12 @@ def cli() -> None:
 @cli.command("migrate")
 @db_options
 @click.option("--dry-run", is_flag=True, help="Print the rendered SQL of pending files, in order; touch nothing.")
+@click.option("--reapply", is_flag=True,
+              help="Re-apply every repeatable file (restores functions and policies altered by hand).")
 @click.option("--lock-timeout", default=300.0, show_default=True, metavar="SECONDS",
               help="How long to wait for another migrate holding the lock.")
 def migrate_cmd(dsn: str | None, home: Path | None, config_path: Path | None, defines: tuple[str, ...],
-                dry_run: bool, lock_timeout: float) -> None:
+                dry_run: bool, reapply: bool, lock_timeout: float) -> None:
     """Apply pending versioned files, then changed repeatable files (validates first)."""
     ctx = Context(dsn, home, config_path, defines)
     files, target = ctx.files(), ctx.dsn
@@ -71,11 +73,11 @@ def migrate_cmd(dsn: str | None, home: Path | None, config_path: Path | None, de
         with connect(target) as conn:
             applied = migrate.applied_files(conn)
         migrate.validate(files, applied)
-        todo = migrate.pending(files, applied)
+        todo = migrate.pending(files, applied, reapply=reapply)
         click.echo(_render_script(todo, ctx.params), nl=False)
         _progress(f"dry run: {len(todo)} file(s) would be applied to {describe(target)}")
         return
-    outcome = migrate.migrate(target, files, lock_timeout_s=lock_timeout, progress=_progress)
+    outcome = migrate.migrate(target, files, lock_timeout_s=lock_timeout, reapply=reapply, progress=_progress)
     click.echo(outcome.summary)
 
 
@@ -179,6 +181,31 @@ def dsn_cmd(home: Path | None) -> None:
     if info is None:
         raise Dom360Error("the embedded server is not running: start it with `dom360db up`")
     click.echo(info.dsn)
+
+
+@cli.command("doctor")
+@db_options
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def doctor_cmd(dsn: str | None, home: Path | None, config_path: Path | None, defines: tuple[str, ...],
+               as_json: bool) -> None:
+    """Check the security posture of a live database; exit 1 on any finding."""
+    from dom360db import doctor
+
+    ctx = Context(dsn, home, config_path, defines)
+    files, target = ctx.files(), ctx.dsn
+    with connect(target) as conn:
+        findings = doctor.run(conn, ctx.params, files)
+    if as_json:
+        click.echo(json.dumps([f.as_dict() for f in findings], indent=2))
+    elif findings:
+        click.echo(table(["check", "object", "problem"], [[f.check, f.object, f.problem] for f in findings]))
+        click.echo("\nfixes:")
+        for f in findings:
+            click.echo(f"  {f.object}: {f.fix}")
+    else:
+        click.echo(f"healthy: {len(doctor.check_names())} checks passed on {describe(target)}")
+    if findings:
+        raise Dom360Error(f"{len(findings)} finding(s) on {describe(target)}")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -112,9 +112,14 @@ def validate(files: Sequence[SqlFile], applied: dict[str, Applied]) -> None:
             )
 
 
-def pending(files: Sequence[SqlFile], applied: dict[str, Applied]) -> list[SqlFile]:
-    """Files to apply, in order: versioned never applied, then repeatables whose text changed."""
-    return [f for f in files if (a := applied.get(f.path)) is None or (f.kind == "repeatable" and a.checksum != f.checksum)]
+def pending(files: Sequence[SqlFile], applied: dict[str, Applied], *, reapply: bool = False) -> list[SqlFile]:
+    """Files to apply, in order: versioned never applied, then repeatables whose text changed (or all
+    repeatables with `reapply`, to restore functions or policies someone altered by hand)."""
+    return [
+        f for f in files
+        if (a := applied.get(f.path)) is None
+        or (f.kind == "repeatable" and (reapply or a.checksum != f.checksum))
+    ]
 
 
 @contextmanager
@@ -224,7 +229,7 @@ class Outcome:
         return f"applied {len(self.applied)} file(s) ({v} versioned, {r} repeatable) in {total:.2f} s"
 
 
-def migrate(dsn: str, files: Sequence[SqlFile], *, lock_timeout_s: float = 300.0,
+def migrate(dsn: str, files: Sequence[SqlFile], *, lock_timeout_s: float = 300.0, reapply: bool = False,
             progress: Progress = lambda s: None) -> Outcome:
     """Validate, then apply every pending file under the migration lock."""
     done: list[tuple[SqlFile, float]] = []
@@ -235,7 +240,7 @@ def migrate(dsn: str, files: Sequence[SqlFile], *, lock_timeout_s: float = 300.0
             _bootstrap(conn)
             applied = applied_files(conn)
             validate(files, applied)
-            for f in pending(files, applied):
+            for f in pending(files, applied, reapply=reapply):
                 progress(f"applying {f.path}")
                 ms = apply_file(conn, f)
                 done.append((f, ms))

@@ -1,0 +1,169 @@
+-- Security-posture checks run by `dom360db doctor`. Each query returns the findings of one check as
+-- rows (object, problem, fix); no row means the check passed. Parameters: the role names in force.
+
+-- roles --
+SELECT r.want AS object,
+       CASE WHEN p.oid IS NULL THEN 'role is missing'
+            ELSE 'role has ' || concat_ws(', ',
+                CASE WHEN p.rolsuper THEN 'SUPERUSER' END, CASE WHEN p.rolbypassrls THEN 'BYPASSRLS' END,
+                CASE WHEN p.rolcreaterole THEN 'CREATEROLE' END, CASE WHEN p.rolcreatedb THEN 'CREATEDB' END,
+                CASE WHEN p.rolreplication THEN 'REPLICATION' END, CASE WHEN p.rolcanlogin THEN 'LOGIN' END)
+       END AS problem,
+       CASE WHEN p.oid IS NULL THEN 'run dom360db migrate'
+            ELSE format('ALTER ROLE %%I NOSUPERUSER NOBYPASSRLS NOCREATEROLE NOCREATEDB NOREPLICATION NOLOGIN; grant it to login roles instead', r.want)
+       END AS fix
+  FROM unnest(ARRAY[%(owner_role)s::text, %(app_role)s::text, %(analytics_role)s::text]) AS r(want)
+  LEFT JOIN pg_roles p ON p.rolname = r.want
+ WHERE p.oid IS NULL
+    OR p.rolsuper OR p.rolbypassrls OR p.rolcreaterole OR p.rolcreatedb OR p.rolreplication OR p.rolcanlogin;
+
+-- logins_with_both_roles --
+SELECT m.rolname AS object,
+       'is a member of both the app role and the analytics role (the analytics policy would let it read every tenant)' AS problem,
+       format('REVOKE %%I FROM %%I', %(analytics_role)s::text, m.rolname) AS fix
+  FROM pg_roles m
+ WHERE pg_has_role(m.oid, %(app_role)s::text, 'MEMBER') AND pg_has_role(m.oid, %(analytics_role)s::text, 'MEMBER')
+   AND NOT m.rolsuper;
+
+-- privileged_members --
+SELECT m.rolname AS object,
+       format('is a member of %%s and has %%s: row-level security does not hold for it', g.rolname,
+              CASE WHEN m.rolsuper THEN 'SUPERUSER' ELSE 'BYPASSRLS' END) AS problem,
+       format('use a login without SUPERUSER/BYPASSRLS for the %%s role', g.rolname) AS fix
+  FROM pg_roles g
+  JOIN pg_auth_members am ON am.roleid = g.oid
+  JOIN pg_roles m ON m.oid = am.member
+ WHERE g.rolname IN (%(app_role)s::text, %(analytics_role)s::text) AND (m.rolsuper OR m.rolbypassrls);
+
+-- app_owns_objects --
+SELECT o.object, 'is owned by the app role' AS problem,
+       format('ALTER … OWNER TO %%I (the app role must own nothing)', %(owner_role)s::text) AS fix
+  FROM (SELECT c.oid::regclass::text AS object, c.relowner AS owner FROM pg_class c
+        UNION ALL SELECT p.oid::regprocedure::text, p.proowner FROM pg_proc p
+        UNION ALL SELECT 'schema ' || n.nspname, n.nspowner FROM pg_namespace n
+        UNION ALL SELECT 'type ' || t.oid::regtype::text, t.typowner FROM pg_type t) AS o
+ WHERE o.owner = (SELECT oid FROM pg_roles WHERE rolname = %(app_role)s::text);
+
+-- app_can_create --
+SELECT 'schema ' || n.nspname AS object, 'the app role can CREATE in it' AS problem,
+       format('REVOKE CREATE ON SCHEMA %%I FROM PUBLIC, %%I', n.nspname, %(app_role)s::text) AS fix
+  FROM pg_namespace n
+ WHERE n.nspname NOT LIKE 'pg\_temp\_%%' AND n.nspname NOT LIKE 'pg\_toast%%'
+   AND has_schema_privilege(%(app_role)s::text, n.oid, 'CREATE')
+UNION ALL
+SELECT 'database ' || current_database(), 'the app role can CREATE schemas in it',
+       format('REVOKE CREATE ON DATABASE %%I FROM PUBLIC, %%I', current_database(), %(app_role)s::text)
+ WHERE has_database_privilege(%(app_role)s::text, current_database(), 'CREATE');
+
+-- rls_forced --
+SELECT c.oid::regclass::text AS object,
+       CASE WHEN NOT c.relrowsecurity THEN 'row-level security is not enabled'
+            ELSE 'row-level security is not forced (the owner bypasses it)' END AS problem,
+       format('ALTER TABLE %%s ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY', c.oid::regclass) AS fix
+  FROM pg_class c
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.relkind IN ('r', 'p')
+   AND (n.nspname = 'dom360' OR c.relispartition AND EXISTS (
+            SELECT FROM pg_partition_ancestors(c.oid) a JOIN pg_class ac ON ac.oid = a.relid
+             WHERE ac.relnamespace = 'dom360'::regnamespace))
+   AND NOT (c.relrowsecurity AND c.relforcerowsecurity);
+
+-- tenant_policy --
+SELECT c.oid::regclass::text AS object,
+       'has no tenant_isolation policy: with RLS on, nobody but a superuser sees a row; without it, everybody sees all' AS problem,
+       'dom360db migrate --reapply (policies/*.sql)' AS fix
+  FROM pg_class c
+ WHERE c.relnamespace = 'dom360'::regnamespace AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+   AND NOT EXISTS (SELECT FROM pg_policy p WHERE p.polrelid = c.oid AND p.polname = 'tenant_isolation');
+
+-- policy_fails_open --
+SELECT format('policy %%s on %%s', p.policyname, format('%%I.%%I', p.schemaname, p.tablename)) AS object,
+       CASE WHEN p.permissive <> 'PERMISSIVE' THEN 'is not the expected permissive tenant policy'
+            WHEN p.policyname = 'analytics_read' THEN 'reaches beyond the analytics role''s SELECT'
+            ELSE 'does not restrict both reads and writes to the current tenant: USING ' || coalesce(p.qual, '(none)')
+                 || ' WITH CHECK ' || coalesce(p.with_check, '(none)') END AS problem,
+       'dom360db migrate --reapply (restores policies/' || p.tablename || '.sql)' AS fix
+  FROM pg_policies p
+ WHERE p.schemaname = 'dom360'
+   AND CASE WHEN p.policyname = 'analytics_read'
+            THEN NOT (p.cmd = 'SELECT' AND p.roles = ARRAY[%(analytics_role)s::text]::name[])
+            ELSE NOT (p.cmd = 'ALL' AND p.permissive = 'PERMISSIVE'
+                      AND p.qual ~ '^\(?\w+ = dom360\.current_tenant_id\(\)\)?$'
+                      AND p.with_check ~ '^\(?\w+ = dom360\.current_tenant_id\(\)\)?$')
+       END;
+
+-- partition_privileges --
+SELECT c.oid::regclass::text AS object,
+       'the app or analytics role has privileges on a partition itself (a side door around the parent''s policies)' AS problem,
+       format('REVOKE ALL ON %%s FROM %%I, %%I, PUBLIC', c.oid::regclass, %(app_role)s::text, %(analytics_role)s::text) AS fix
+  FROM pg_class c
+ WHERE c.relispartition AND c.relkind IN ('r', 'p')
+   AND EXISTS (SELECT FROM unnest(ARRAY[%(app_role)s::text, %(analytics_role)s::text]) AS r(name)
+                WHERE has_table_privilege(r.name, c.oid, 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER'));
+
+-- matview_select --
+SELECT c.oid::regclass::text AS object,
+       'the app role can SELECT a materialized view (they have no row-level security)' AS problem,
+       format('REVOKE ALL ON %%s FROM PUBLIC, %%I; read it through a function', c.oid::regclass, %(app_role)s::text) AS fix
+  FROM pg_class c
+ WHERE c.relkind = 'm' AND has_table_privilege(%(app_role)s::text, c.oid, 'SELECT');
+
+-- definer_functions --
+SELECT p.oid::regprocedure::text AS object,
+       CASE WHEN NOT EXISTS (SELECT FROM unnest(p.proconfig) s WHERE s LIKE 'search\_path=%%')
+            THEN 'SECURITY DEFINER without a pinned search_path'
+            ELSE 'SECURITY DEFINER and executable by PUBLIC' END AS problem,
+       format('ALTER FUNCTION %%s SET search_path = pg_catalog, pg_temp; REVOKE EXECUTE ON FUNCTION %%s FROM PUBLIC',
+              p.oid::regprocedure, p.oid::regprocedure) AS fix
+  FROM pg_proc p
+ WHERE p.pronamespace = 'dom360'::regnamespace AND p.prosecdef
+   AND (NOT EXISTS (SELECT FROM unnest(p.proconfig) s WHERE s LIKE 'search\_path=%%')
+        OR has_function_privilege('public', p.oid, 'EXECUTE'));
+
+-- tenant_columns --
+SELECT c.oid::regclass::text AS object, x.problem, 'add a versioned migration that fixes the table' AS fix
+  FROM pg_class c
+  CROSS JOIN LATERAL (
+      SELECT 'has no tenant_id column' AS problem
+       WHERE NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped)
+      UNION ALL
+      SELECT 'tenant_id is nullable or does not default to dom360.current_tenant_id()'
+        FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+       WHERE a.attrelid = c.oid AND a.attname = 'tenant_id'
+         AND (NOT a.attnotnull OR coalesce(pg_get_expr(d.adbin, d.adrelid), '') <> 'dom360.current_tenant_id()')
+      UNION ALL
+      SELECT 'primary key does not start with tenant_id'
+       WHERE NOT EXISTS (SELECT FROM pg_constraint k JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = k.conkey[1]
+                          WHERE k.conrelid = c.oid AND k.contype = 'p' AND a.attname = 'tenant_id')
+  ) AS x
+ WHERE c.relnamespace = 'dom360'::regnamespace AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+   AND c.relname <> 'tenants';
+
+-- undocumented --
+SELECT o.object, 'has no COMMENT' AS problem, 'COMMENT ON … IS ''…'' in its SQL file' AS fix
+  FROM (SELECT c.oid::regclass::text AS object, obj_description(c.oid, 'pg_class') AS comment
+          FROM pg_class c
+         WHERE c.relnamespace = 'dom360'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm') AND NOT c.relispartition
+        UNION ALL
+        SELECT p.oid::regprocedure::text, obj_description(p.oid, 'pg_proc')
+          FROM pg_proc p
+         WHERE p.pronamespace = 'dom360'::regnamespace
+           AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')) AS o
+ WHERE o.comment IS NULL;
+
+-- pgcrypto --
+SELECT 'extension pgcrypto' AS object, 'is not installed (encryption helpers need it)' AS problem,
+       'CREATE EXTENSION pgcrypto (or run dom360db migrate)' AS fix
+ WHERE NOT EXISTS (SELECT FROM pg_extension WHERE extname = 'pgcrypto');
+
+-- partitions_ahead --
+SELECT format('%%s: %%s', t.oid::regclass, to_char(m.month, 'YYYY-MM')) AS object,
+       'no partition for this month yet: inserts would land in the default partition or fail' AS problem,
+       'dom360db partitions ensure (or SELECT dom360.ensure_message_partitions())' AS fix
+  FROM pg_partitioned_table pt
+  JOIN pg_class t ON t.oid = pt.partrelid
+  CROSS JOIN LATERAL generate_series(date_trunc('month', now() AT TIME ZONE 'UTC'),
+                                     date_trunc('month', now() AT TIME ZONE 'UTC') + make_interval(months => %(months_ahead)s::int),
+                                     interval '1 month') AS m(month)
+ WHERE t.relnamespace = 'dom360'::regnamespace AND pt.partstrat = 'r'
+   AND to_regclass(format('%%I.%%I', 'dom360', t.relname || '_' || to_char(m.month, 'YYYY_MM'))) IS NULL;

@@ -1,0 +1,103 @@
+"""Catalog checks of the security posture, through `dom360db doctor`.
+
+A migrated database has no finding; then each defect a careless change could introduce is injected
+into a fresh clone and must be reported by its check (so no check can pass vacuously).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from dom360db import config, doctor, sqlfiles
+from support import Database
+
+DEFECTS: dict[str, tuple[str, str, str | None]] = {
+    # name: (check that must report it, SQL that breaks the posture, SQL that restores a cluster-wide change)
+    "app role BYPASSRLS": ("roles", "ALTER ROLE dom360_app BYPASSRLS", "ALTER ROLE dom360_app NOBYPASSRLS"),
+    "app role LOGIN": ("roles", "ALTER ROLE dom360_app LOGIN", "ALTER ROLE dom360_app NOLOGIN"),
+    "analytics role SUPERUSER": ("roles", "ALTER ROLE dom360_analytics SUPERUSER", "ALTER ROLE dom360_analytics NOSUPERUSER"),
+    "owner role BYPASSRLS": ("roles", "ALTER ROLE dom360_owner BYPASSRLS", "ALTER ROLE dom360_owner NOBYPASSRLS"),
+    "login in both roles": ("logins_with_both_roles", "GRANT dom360_analytics TO dom360_test_app",
+                            "REVOKE dom360_analytics FROM dom360_test_app"),
+    "superuser app login": ("privileged_members", "ALTER ROLE dom360_test_app SUPERUSER",
+                            "ALTER ROLE dom360_test_app NOSUPERUSER"),
+    "app owns a table": ("app_owns_objects", "CREATE TABLE public.mine (x int); ALTER TABLE public.mine OWNER TO dom360_app", None),
+    "app can create in public": ("app_can_create", "GRANT CREATE ON SCHEMA public TO PUBLIC", None),
+    "app can create in dom360": ("app_can_create", "GRANT CREATE ON SCHEMA dom360 TO dom360_app", None),
+    "RLS disabled": ("rls_forced", "ALTER TABLE dom360.users DISABLE ROW LEVEL SECURITY", None),
+    "RLS not forced": ("rls_forced", "ALTER TABLE dom360.conversations NO FORCE ROW LEVEL SECURITY", None),
+    "partition without forced RLS": ("rls_forced",
+        "CREATE TABLE dom360.pt (tenant_id uuid NOT NULL, d date NOT NULL) PARTITION BY RANGE (d);"
+        "ALTER TABLE dom360.pt ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;"
+        "CREATE TABLE dom360.pt_1 PARTITION OF dom360.pt FOR VALUES FROM ('2025-01-01') TO ('2025-02-01')", None),
+    "policy dropped": ("tenant_policy", "DROP POLICY tenant_isolation ON dom360.inboxes", None),
+    "policy fails open on NULL": ("policy_fails_open",
+        "ALTER POLICY tenant_isolation ON dom360.agents USING "
+        "(tenant_id = dom360.current_tenant_id() OR dom360.current_tenant_id() IS NULL)", None),
+    "policy writes anywhere": ("policy_fails_open",
+        "ALTER POLICY tenant_isolation ON dom360.users WITH CHECK (true)", None),
+    "analytics policy for everyone": ("policy_fails_open",
+        "ALTER POLICY analytics_read ON dom360.users TO PUBLIC", None),
+    "extra permissive policy": ("policy_fails_open",
+        "CREATE POLICY backdoor ON dom360.account_vars USING (true)", None),
+    "privilege on a partition": ("partition_privileges",
+        "CREATE TABLE dom360.pt (tenant_id uuid NOT NULL, d date NOT NULL) PARTITION BY RANGE (d);"
+        "CREATE TABLE dom360.pt_1 PARTITION OF dom360.pt FOR VALUES FROM ('2025-01-01') TO ('2025-02-01');"
+        "GRANT SELECT ON dom360.pt_1 TO dom360_app", None),
+    "app reads a materialized view": ("matview_select",
+        "CREATE MATERIALIZED VIEW dom360.mv AS SELECT 1 AS x; GRANT SELECT ON dom360.mv TO dom360_app", None),
+    "definer without search_path": ("definer_functions",
+        "CREATE FUNCTION dom360.f() RETURNS int LANGUAGE sql SECURITY DEFINER AS 'SELECT 1';"
+        "REVOKE EXECUTE ON FUNCTION dom360.f() FROM PUBLIC", None),
+    "definer executable by PUBLIC": ("definer_functions",
+        "CREATE FUNCTION dom360.f() RETURNS int LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog "
+        "AS 'SELECT 1'", None),
+    "tenant table without tenant_id": ("tenant_columns", "CREATE TABLE dom360.loose (id int PRIMARY KEY)", None),
+    "key without tenant_id": ("tenant_columns",
+        "CREATE TABLE dom360.loose (tenant_id uuid NOT NULL DEFAULT dom360.current_tenant_id(), id int PRIMARY KEY)", None),
+    "tenant_id without default": ("tenant_columns", "ALTER TABLE dom360.agents ALTER COLUMN tenant_id DROP DEFAULT", None),
+    "undocumented table": ("undocumented", "COMMENT ON TABLE dom360.inboxes IS NULL", None),
+    "undocumented function": ("undocumented", "COMMENT ON FUNCTION dom360.set_tenant(uuid) IS NULL", None),
+    "pgcrypto missing": ("pgcrypto", "DROP EXTENSION pgcrypto CASCADE", None),
+    "edited repeatable": ("migrations",
+        "UPDATE dom360db_meta.applied_files SET checksum = 'x' WHERE path = 'policies/users.sql'", None),
+}
+
+
+def findings(db: Database) -> list[doctor.Finding]:
+    with db.admin() as conn:
+        return doctor.run(conn, config.DEFAULTS, sqlfiles.load(config.DEFAULTS))
+
+
+def test_migrated_database_has_no_finding(db: Database) -> None:
+    assert findings(db) == []
+    res = subprocess.run([sys.executable, "-m", "dom360db", "doctor", "--dsn", db.admin_dsn],
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert res.stdout.startswith("healthy: ")
+
+
+def test_every_check_is_exercised_by_a_defect() -> None:
+    assert {check for check, _, _ in DEFECTS.values()} >= set(doctor.check_names()) - {"partitions_ahead"}
+
+
+@pytest.mark.parametrize("defect", list(DEFECTS))
+def test_defect_is_reported(db: Database, defect: str) -> None:
+    check, breaks, restores = DEFECTS[defect]
+    with db.admin() as conn:
+        for stmt in breaks.split(";"):
+            conn.execute(stmt)
+    try:
+        got = findings(db)
+        assert check in {f.check for f in got}, got
+        res = subprocess.run([sys.executable, "-m", "dom360db", "doctor", "--dsn", db.admin_dsn],
+                             capture_output=True, text=True, timeout=60)
+        assert res.returncode == 1 and check in res.stdout
+        assert res.stderr.strip().startswith("dom360db: error: ") and "finding(s)" in res.stderr
+    finally:
+        if restores:
+            with db.admin() as conn:
+                conn.execute(restores)
