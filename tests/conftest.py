@@ -6,6 +6,9 @@ uses a database runs once per server, in one pytest run:
             with the reason when no Docker API answers.
 - embedded: the pip-installed PostgreSQL 17, in a temporary directory.
 - dsn:      an existing server at DOM360_TEST_DSN (a superuser; databases are created and dropped).
+
+DOM360_MUTATION=table.policy weakens that policy of the template to `USING (true) WITH CHECK (true)`
+(for the analytics policy: `TO PUBLIC`); tests/mutation.py uses it to show the suite fails every time.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from support import Database, Server, backends, migrate_database, with_db
+from support import Database, Server, apply_mutation, backends, migrate_database, with_db
 
 
 @pytest.fixture(scope="session", params=backends())
@@ -54,6 +57,9 @@ def template(server: Server) -> Iterator[str]:
     try:
         migrate_database(with_db(server.admin_dsn, name))
         server.ensure_logins()
+        mutation = os.environ.get("DOM360_MUTATION")
+        if mutation:  # `make mutation`: weaken one policy in the template; the suite must notice
+            apply_mutation(with_db(server.admin_dsn, name), mutation)
         yield name
     finally:
         server.drop_database(name)
