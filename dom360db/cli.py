@@ -208,6 +208,31 @@ def doctor_cmd(dsn: str | None, home: Path | None, config_path: Path | None, def
         raise Dom360Error(f"{len(findings)} finding(s) on {describe(target)}")
 
 
+@cli.command("demo")
+@db_options
+def demo_cmd(dsn: str | None, home: Path | None, config_path: Path | None, defines: tuple[str, ...]) -> None:
+    """Seed two demo tenants and show that each sees only its own conversations (embedded server by default)."""
+    from dom360db import demo
+    from dom360db.embedded import EmbeddedServer
+
+    ctx = Context(dsn, home, config_path, defines)
+    if dsn is None:
+        target = EmbeddedServer(home, progress=_progress).up().dsn
+    else:
+        target = dsn
+    outcome = migrate.migrate(target, ctx.files(), progress=_progress)
+    click.echo(outcome.summary)
+    with connect(target) as conn:
+        seen = demo.run(conn, _progress)
+    for slug, rows in seen.items():
+        click.echo(f"\nAs the app role with tenant {slug!r}: {len(rows)} conversation(s) visible")
+        click.echo(table(["tenant", "customer", "status", "agent", "messages"], rows))
+    leaks = [slug for slug, rows in seen.items() if any(r[0] != slug for r in rows)]
+    if leaks:
+        raise Dom360Error(f"isolation broken: tenant(s) {', '.join(leaks)} saw another tenant's rows")
+    click.echo("\neach tenant sees only its own rows")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: one line and a non-zero exit for every expected failure."""
     try:

@@ -241,10 +241,9 @@ def migrate(dsn: str, files: Sequence[SqlFile], *, lock_timeout_s: float = 300.0
             applied = applied_files(conn)
             validate(files, applied)
             for f in pending(files, applied, reapply=reapply):
-                progress(f"applying {f.path}")
                 ms = apply_file(conn, f)
                 done.append((f, ms))
-                progress(f"applied  {f.path} ({ms:.0f} ms)")
+                progress(f"applied {f.path} ({ms:.0f} ms)")
         finally:
             conn.close()
     return Outcome(done)

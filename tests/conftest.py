@@ -19,7 +19,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from support import Database, Server, apply_mutation, backends, migrate_database, with_db
+from support import Database, Server, apply_mutation, backends, migrate_database, required_backends, with_db
 
 
 @pytest.fixture(scope="session", params=backends())
@@ -32,6 +32,8 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
             with docker_server() as dsn:
                 yield Server("docker", dsn)
         except BackendUnavailable as exc:
+            if "docker" in required_backends():
+                pytest.fail(f"docker backend required by DOM360_REQUIRE_BACKENDS but unavailable: {exc}")
             pytest.skip(f"docker backend: {exc}")
     elif backend == "embedded":
         from dom360db.embedded import EmbeddedServer

@@ -28,6 +28,11 @@ def backends() -> list[str]:
     return names
 
 
+def required_backends() -> set[str]:
+    """Backends that must run (DOM360_REQUIRE_BACKENDS, set by CI): their absence fails instead of skipping."""
+    return {b.strip() for b in os.environ.get("DOM360_REQUIRE_BACKENDS", "").split(",") if b.strip()}
+
+
 def with_db(dsn: str, dbname: str, **overrides: str) -> str:
     params = conninfo.conninfo_to_dict(dsn)
     params["dbname"] = dbname

@@ -1,0 +1,51 @@
+# dom360db: `make demo` runs the main job on the embedded PostgreSQL; `make test` runs the suite.
+# Everything runs from a virtualenv in .venv (created by `make install`).
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+DOM    := $(VENV)/bin/dom360db
+# Test backends (comma-separated): docker (testcontainers; skipped when no Docker API answers),
+# embedded (pip PostgreSQL 17), dsn (DOM360_TEST_DSN).
+DOM360_TEST_BACKEND ?= docker,embedded
+export DOM360_TEST_BACKEND
+
+.PHONY: install up down migrate demo test lint bench mutation doctor clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $@
+
+up: install
+	$(DOM) up
+
+down: install
+	$(DOM) down
+
+migrate: up
+	$(DOM) migrate
+
+doctor: install
+	$(DOM) doctor
+
+demo: install
+	$(DOM) demo
+
+test: install
+	$(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check dom360db tests bench
+
+bench: install
+	$(PY) bench/run.py
+
+mutation: install
+	$(PY) tests/mutation.py
+
+clean:
+	-$(DOM) down
+	rm -rf $(VENV) .dom360db .pytest_cache build dist

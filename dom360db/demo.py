@@ -1,0 +1,71 @@
+"""`dom360db demo`: two demo tenants, a conversation each, and what each tenant can see.
+
+Runs as the connecting (admin) role, but every tenant-side step runs inside a transaction that
+switches to the app role (`SET LOCAL ROLE dom360_app`) and sets the tenant, as a backend would.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import psycopg
+
+from dom360db.queries import named_queries
+
+Echo = Callable[[str], None]
+
+
+def q(name: str) -> str:
+    return named_queries("demo.sql")[name]
+
+
+@dataclass(frozen=True)
+class DemoTenant:
+    slug: str
+    name: str
+    user_email: str
+    customer: str
+
+
+TENANTS = (
+    DemoTenant("acme", "Acme Imóveis", "ana@acme.example", "+55 11 90000-0001"),
+    DemoTenant("beta", "Beta Seguros", "bruno@beta.example", "+55 21 90000-0002"),
+)
+
+
+def _tenant(conn: psycopg.Connection, t: DemoTenant) -> tuple[uuid.UUID, bool]:
+    row = conn.execute(q("find_tenant"), {"slug": t.slug}).fetchone()
+    if row:
+        return row[0], False
+    return conn.execute(q("create_tenant"), {"name": t.name, "slug": t.slug}).fetchone()[0], True  # type: ignore[index]
+
+
+def _as_app(conn: psycopg.Connection, tenant_id: uuid.UUID) -> None:
+    conn.execute(q("act_as_app"))
+    conn.execute(q("set_tenant"), {"tenant_id": tenant_id})
+
+
+def run(conn: psycopg.Connection, echo: Echo) -> dict[str, list[tuple[object, ...]]]:
+    """Seed the demo (idempotent) and return, per tenant slug, the conversations it sees."""
+    ids: dict[str, uuid.UUID] = {}
+    for t in TENANTS:
+        with conn.transaction():
+            tid, created = _tenant(conn, t)
+        ids[t.slug] = tid
+        if created:
+            with conn.transaction():
+                _as_app(conn, tid)
+                inbox = conn.execute(q("inbox")).fetchone()[0]  # type: ignore[index]
+                conn.execute(q("user"), {"email": t.user_email, "name": t.user_email.split("@")[0].title()})
+                conn.execute(q("conversation"), {"inbox_id": inbox, "external_id": t.customer})
+            echo(f"seeded tenant {t.slug} ({tid})")
+        else:
+            echo(f"tenant {t.slug} already seeded ({tid})")
+    seen: dict[str, list[tuple[object, ...]]] = {}
+    for slug, tid in ids.items():
+        with conn.transaction(force_rollback=True):
+            _as_app(conn, tid)
+            seen[slug] = list(conn.execute(q("visible_conversations")).fetchall())
+    return seen
