@@ -77,7 +77,8 @@ def migrate_cmd(dsn: str | None, home: Path | None, config_path: Path | None, de
         click.echo(_render_script(todo, ctx.params), nl=False)
         _progress(f"dry run: {len(todo)} file(s) would be applied to {describe(target)}")
         return
-    outcome = migrate.migrate(target, files, lock_timeout_s=lock_timeout, reapply=reapply, progress=_progress)
+    outcome = migrate.migrate(target, files, lock_timeout_s=lock_timeout, reapply=reapply,
+                              months_ahead=ctx.params["months_ahead"], progress=_progress)
     click.echo(outcome.summary)
 
 
@@ -220,7 +221,7 @@ def demo_cmd(dsn: str | None, home: Path | None, config_path: Path | None, defin
         target = EmbeddedServer(home, progress=_progress).up().dsn
     else:
         target = dsn
-    outcome = migrate.migrate(target, ctx.files(), progress=_progress)
+    outcome = migrate.migrate(target, ctx.files(), months_ahead=ctx.params["months_ahead"], progress=_progress)
     click.echo(outcome.summary)
     with connect(target) as conn:
         seen = demo.run(conn, _progress)

@@ -230,8 +230,9 @@ class Outcome:
 
 
 def migrate(dsn: str, files: Sequence[SqlFile], *, lock_timeout_s: float = 300.0, reapply: bool = False,
-            progress: Progress = lambda s: None) -> Outcome:
-    """Validate, then apply every pending file under the migration lock."""
+            months_ahead: int | None = None, progress: Progress = lambda s: None) -> Outcome:
+    """Validate, then apply every pending file under the migration lock; then, when `months_ahead` is
+    given, make sure the time-partitioned tables have their partitions (idempotent)."""
     done: list[tuple[SqlFile, float]] = []
     with migration_lock(dsn, lock_timeout_s, progress):
         progress(f"migrating {describe(dsn)}")
@@ -244,6 +245,10 @@ def migrate(dsn: str, files: Sequence[SqlFile], *, lock_timeout_s: float = 300.0
                 ms = apply_file(conn, f)
                 done.append((f, ms))
                 progress(f"applied {f.path} ({ms:.0f} ms)")
+            if months_ahead is not None:
+                created = conn.execute(query("ensure_partitions"), {"months_ahead": months_ahead}).fetchone()[0]  # type: ignore[index]
+                if created:
+                    progress(f"created {created} partition(s) of dom360.messages")
         finally:
             conn.close()
     return Outcome(done)

@@ -67,3 +67,10 @@ DISCARD ALL;
 
 -- reset_role --
 RESET ROLE;
+
+-- ensure_partitions --
+SELECT CASE WHEN to_regprocedure('dom360.ensure_message_partitions(integer)') IS NULL THEN NULL
+            ELSE dom360.ensure_message_partitions(%(months_ahead)s::int) END;
+
+-- refresh_summary --
+REFRESH MATERIALIZED VIEW CONCURRENTLY dom360.mv_tenant_consumption_summary;

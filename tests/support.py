@@ -130,7 +130,8 @@ def apply_mutation(dsn: str, mutation: str) -> None:
 
 def migrate_database(dsn: str, **params: object) -> migrate.Outcome:
     """Apply the package's SQL with the default parameters (plus `params`)."""
-    return migrate.migrate(dsn, sqlfiles.load({**config.DEFAULTS, **params}), lock_timeout_s=60)
+    merged = {**config.DEFAULTS, **params}
+    return migrate.migrate(dsn, sqlfiles.load(merged), lock_timeout_s=60, months_ahead=merged["months_ahead"])
 
 
 @dataclass(frozen=True)

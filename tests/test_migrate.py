@@ -111,8 +111,11 @@ def test_repeatable_is_reapplied_when_its_rendered_text_changes(server: Server, 
         migrate.migrate(dsn, sqlfiles.load(config.DEFAULTS, sql_copy))
         again = migrate.migrate(dsn, sqlfiles.load(config.DEFAULTS, sql_copy))
         assert again.applied == []
-        changed = migrate.migrate(dsn, sqlfiles.load({**config.DEFAULTS, "months_ahead": 7}, sql_copy))
-        assert [f.path for f, _ in changed.applied] == ["functions/zz_probe.sql"]
+        seven = sqlfiles.load({**config.DEFAULTS, "months_ahead": 7}, sql_copy)
+        changed = migrate.migrate(dsn, seven)
+        users = [f.path for f in seven if f.kind == "repeatable" and "months_ahead" in f.params]
+        assert "functions/zz_probe.sql" in users
+        assert [f.path for f, _ in changed.applied] == users  # exactly the repeatables using the parameter
         with psycopg.connect(dsn) as c:
             assert c.execute("SELECT dom360.probe()").fetchone()[0] == 7
             params = c.execute("SELECT params FROM dom360db_meta.applied_files WHERE path = 'functions/zz_probe.sql'"

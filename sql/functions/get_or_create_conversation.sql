@@ -1,0 +1,46 @@
+CREATE OR REPLACE FUNCTION dom360.get_or_create_conversation(p_inbox_id uuid, p_external_id text,
+                                                             p_agent_type text DEFAULT NULL)
+    RETURNS uuid
+    LANGUAGE plpgsql
+    VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+/* The open conversation of (current tenant, inbox, external_id), created when there is none.
+   Concurrent callers get the same id: the partial unique index conversations_open_key lets one INSERT
+   win; ON CONFLICT DO NOTHING makes the others wait for it and then read its row (READ COMMITTED takes
+   a new snapshot per statement). Runs as the caller: row-level security decides what exists. */
+DECLARE
+    v_tenant uuid := dom360.current_tenant_id();
+    v_id     uuid;
+BEGIN
+    IF v_tenant IS NULL THEN
+        RAISE EXCEPTION 'dom360.get_or_create_conversation: no tenant set: call dom360.set_tenant() first in this transaction'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    SELECT c.id INTO v_id
+      FROM dom360.conversations AS c
+     WHERE c.tenant_id = v_tenant AND c.inbox_id = p_inbox_id AND c.external_id = p_external_id AND c.status = 'open';
+    IF FOUND THEN
+        RETURN v_id;
+    END IF;
+    IF NOT EXISTS (SELECT FROM dom360.inboxes AS i WHERE i.tenant_id = v_tenant AND i.id = p_inbox_id) THEN
+        RAISE EXCEPTION 'dom360.get_or_create_conversation: inbox % not found for the current tenant', p_inbox_id
+            USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    INSERT INTO dom360.conversations AS c (tenant_id, inbox_id, external_id, agent_type)
+    VALUES (v_tenant, p_inbox_id, p_external_id, p_agent_type)
+    ON CONFLICT (tenant_id, inbox_id, external_id) WHERE status = 'open' DO NOTHING
+    RETURNING c.id INTO v_id;
+    IF v_id IS NULL THEN
+        SELECT c.id INTO STRICT v_id
+          FROM dom360.conversations AS c
+         WHERE c.tenant_id = v_tenant AND c.inbox_id = p_inbox_id AND c.external_id = p_external_id AND c.status = 'open';
+    END IF;
+    RETURN v_id;
+END
+$$;
+
+ALTER FUNCTION dom360.get_or_create_conversation(uuid, text, text) OWNER TO {{ owner_role | ident }};
+COMMENT ON FUNCTION dom360.get_or_create_conversation(uuid, text, text) IS 'The open conversation of (current tenant, inbox, external customer id), created when none; concurrent callers get the same id. Raises for an inbox that is not the tenant''s.';
+REVOKE ALL ON FUNCTION dom360.get_or_create_conversation(uuid, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dom360.get_or_create_conversation(uuid, text, text) TO {{ app_role | ident }};

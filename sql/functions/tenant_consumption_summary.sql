@@ -1,0 +1,21 @@
+CREATE OR REPLACE FUNCTION dom360.tenant_consumption_summary()
+    RETURNS TABLE (month date, messages_count bigint, input_tokens bigint, output_tokens bigint,
+                   total_tokens bigint, active_inboxes integer, refreshed_at timestamptz)
+    LANGUAGE sql
+    STABLE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    /* The current tenant's rows of the monthly summary (a materialized view has no row-level security,
+       so the app has no SELECT on it; this function filters by the transaction's tenant: none, no rows). */
+    SELECT s.month, s.messages_count, s.input_tokens, s.output_tokens, s.total_tokens, s.active_inboxes,
+           s.refreshed_at
+      FROM dom360.mv_tenant_consumption_summary AS s
+     WHERE s.tenant_id = dom360.current_tenant_id()
+     ORDER BY s.month
+$$;
+
+ALTER FUNCTION dom360.tenant_consumption_summary() OWNER TO {{ owner_role | ident }};
+COMMENT ON FUNCTION dom360.tenant_consumption_summary() IS 'The current tenant''s monthly consumption from mv_tenant_consumption_summary (as of its last refresh).';
+REVOKE ALL ON FUNCTION dom360.tenant_consumption_summary() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dom360.tenant_consumption_summary() TO {{ app_role | ident }};

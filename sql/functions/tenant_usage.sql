@@ -1,0 +1,20 @@
+CREATE OR REPLACE FUNCTION dom360.tenant_usage(p_from date DEFAULT NULL, p_to date DEFAULT NULL)
+    RETURNS TABLE (inbox_id uuid, day date, messages_count bigint, input_tokens bigint, output_tokens bigint,
+                   total_tokens bigint)
+    LANGUAGE sql
+    STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    /* Real-time consumption of the current tenant per inbox and UTC day, from p_from to p_to inclusive
+       (NULL: unbounded). Exact at every commit. */
+    SELECT d.inbox_id, d.day, d.messages_count, d.input_tokens, d.output_tokens, d.total_tokens
+      FROM dom360.consumption_inbox_daily AS d
+     WHERE d.tenant_id = dom360.current_tenant_id()
+       AND (p_from IS NULL OR d.day >= p_from) AND (p_to IS NULL OR d.day <= p_to)
+     ORDER BY d.day, d.inbox_id
+$$;
+
+ALTER FUNCTION dom360.tenant_usage(date, date) OWNER TO {{ owner_role | ident }};
+COMMENT ON FUNCTION dom360.tenant_usage(date, date) IS 'The current tenant''s messages and tokens per inbox and UTC day between p_from and p_to (inclusive; NULL = unbounded), exact at every commit.';
+REVOKE ALL ON FUNCTION dom360.tenant_usage(date, date) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dom360.tenant_usage(date, date) TO {{ app_role | ident }};
