@@ -11,13 +11,37 @@ from psycopg import errors, sql
 from support import Database, Tenant, seed
 
 #: Every table of schema dom360 and what the app role may do there (checked against the catalog).
-APP_WRITABLE = {"users", "inboxes", "agents", "conversations"}
-APP_TABLES = {"tenants", "users", "account_vars", "inboxes", "agents", "conversations", "audit_log"}
+_ALL = frozenset({"SELECT", "INSERT", "UPDATE", "DELETE"})
+APP_PRIVILEGES: dict[str, frozenset[str]] = {
+    "tenants": frozenset({"SELECT"}),
+    "users": _ALL,
+    "account_vars": frozenset({"SELECT", "UPDATE"}),
+    "inboxes": _ALL,
+    "agents": _ALL,
+    "conversations": _ALL,
+    "audit_log": frozenset({"SELECT"}),
+    "messages": frozenset({"SELECT", "INSERT"}),
+    "message_requests": frozenset({"SELECT", "INSERT"}),
+    "consumption_inbox_daily_stripes": frozenset({"SELECT"}),
+}
+APP_TABLES = set(APP_PRIVILEGES)
+INSERTABLE = {t for t, p in APP_PRIVILEGES.items() if "INSERT" in p}
+UPDATABLE = {t for t, p in APP_PRIVILEGES.items() if "UPDATE" in p}
+DELETABLE = {t for t, p in APP_PRIVILEGES.items() if "DELETE" in p}
+#: Any of these means "refused": row-level security, a missing privilege, or the trigger's own checks.
+REFUSED = (errors.InsufficientPrivilege, errors.NotNullViolation, errors.CheckViolation, errors.ForeignKeyViolation)
 
 
 @pytest.fixture
 def tenants(db: Database) -> tuple[Tenant, Tenant]:
-    return seed(db, "acme"), seed(db, "beta")
+    """Two seeded tenants, each with a message (so messages, requests and counters have rows too)."""
+    pair = seed(db, "acme"), seed(db, "beta")
+    for t in pair:
+        with db.app() as c, c.transaction():
+            c.execute("SELECT dom360.set_tenant(%s)", [t.id])
+            c.execute("SELECT * FROM dom360.append_message(%s, 'user', 'hello', 3, 0, NULL, NULL, 'req-1')",
+                      [t.conversation])
+    return pair
 
 
 def count(conn: psycopg.Connection, table: str) -> int:
@@ -30,14 +54,18 @@ def key_column(table: str) -> str:
 
 def test_table_list_matches_the_catalog(db: Database) -> None:
     with db.admin() as c:
+        rows = c.execute(
+            "SELECT c.relname, p.priv FROM pg_class c CROSS JOIN unnest(ARRAY['SELECT','INSERT','UPDATE','DELETE']) p(priv)"
+            " WHERE c.relnamespace = 'dom360'::regnamespace AND c.relkind IN ('r','p') AND NOT c.relispartition"
+            "   AND has_table_privilege('dom360_app', c.oid, p.priv)").fetchall()
         tables = {r[0] for r in c.execute(
             "SELECT relname FROM pg_class WHERE relnamespace = 'dom360'::regnamespace AND relkind IN ('r','p') "
             "AND NOT relispartition")}
-        writable = {r[0] for r in c.execute(
-            "SELECT relname FROM pg_class WHERE relnamespace = 'dom360'::regnamespace AND relkind IN ('r','p') "
-            "AND NOT relispartition AND has_table_privilege('dom360_app', oid, 'INSERT')")}
     assert tables == APP_TABLES, "a new table needs isolation tests here"
-    assert writable == APP_WRITABLE
+    granted: dict[str, set[str]] = {}
+    for table, priv in rows:
+        granted.setdefault(table, set()).add(priv)
+    assert granted == {t: set(p) for t, p in APP_PRIVILEGES.items()}
 
 
 # --- fail closed -------------------------------------------------------------------------------------
@@ -66,26 +94,22 @@ def test_malformed_tenant_is_an_error_not_an_empty_result(db: Database, tenants:
 def test_no_tenant_writes_nothing(db: Database, tenants: tuple[Tenant, Tenant], table: str) -> None:
     a, _ = tenants
     col = sql.Identifier(key_column(table))
-    with db.app() as c:
-        # an explicit tenant id is refused by WITH CHECK (or by the missing privilege)
-        if table in APP_WRITABLE:
-            with pytest.raises((errors.InsufficientPrivilege, errors.NotNullViolation, errors.CheckViolation)):
-                with c.transaction():
-                    c.execute(sql.SQL("INSERT INTO dom360.{} ({}) VALUES (%s)").format(sql.Identifier(table), col), [a.id])
-            # the tenant_id default is NULL without a tenant: refused by NOT NULL or by the policy
-            with pytest.raises((errors.NotNullViolation, errors.InsufficientPrivilege)), c.transaction():
-                c.execute(sql.SQL("INSERT INTO dom360.{} DEFAULT VALUES").format(sql.Identifier(table)))
-        else:
-            with pytest.raises(errors.InsufficientPrivilege), c.transaction():
-                c.execute(sql.SQL("INSERT INTO dom360.{} DEFAULT VALUES").format(sql.Identifier(table)))
-        with c.transaction():
-            if table in APP_WRITABLE or table == "account_vars":
-                cur = c.execute(sql.SQL("UPDATE dom360.{} SET {} = {}").format(sql.Identifier(table), col, col))
-                assert cur.rowcount == 0
-            if table in APP_WRITABLE:
-                assert c.execute(sql.SQL("DELETE FROM dom360.{}").format(sql.Identifier(table))).rowcount == 0
+    ident = sql.Identifier(table)
     with db.admin() as c:
-        assert count(c, table) >= 2
+        before = count(c, table)
+    with db.app() as c:
+        # an explicit tenant id, or the default (NULL without a tenant): refused either way
+        with pytest.raises(REFUSED), c.transaction():
+            c.execute(sql.SQL("INSERT INTO dom360.{} ({}) VALUES (%s)").format(ident, col), [a.id])
+        with pytest.raises(REFUSED), c.transaction():
+            c.execute(sql.SQL("INSERT INTO dom360.{} DEFAULT VALUES").format(ident))
+        with c.transaction():
+            if table in UPDATABLE:
+                assert c.execute(sql.SQL("UPDATE dom360.{} SET {} = {}").format(ident, col, col)).rowcount == 0
+            if table in DELETABLE:
+                assert c.execute(sql.SQL("DELETE FROM dom360.{}").format(ident)).rowcount == 0
+    with db.admin() as c:
+        assert count(c, table) == before >= 2
 
 
 def test_setting_ends_with_the_transaction(db: Database, tenants: tuple[Tenant, Tenant]) -> None:
@@ -126,7 +150,7 @@ def test_each_tenant_sees_only_its_own_rows(db: Database, tenants: tuple[Tenant,
             assert owners == {t.id}
 
 
-@pytest.mark.parametrize("table", sorted(APP_WRITABLE))
+@pytest.mark.parametrize("table", sorted(INSERTABLE))
 def test_insert_with_another_tenants_id_is_refused(db: Database, tenants: tuple[Tenant, Tenant], table: str) -> None:
     a, b = tenants
     values = {
@@ -134,14 +158,21 @@ def test_insert_with_another_tenants_id_is_refused(db: Database, tenants: tuple[
         "inboxes": ("(tenant_id, name, channel) VALUES (%s, 'x', 'web')", [b.id]),
         "agents": ("(tenant_id, agent_type, name) VALUES (%s, 'SDR', 'x')", [b.id]),
         "conversations": ("(tenant_id, inbox_id, external_id) VALUES (%s, %s, 'x')", [b.id, b.inbox]),
+        "messages": ("(tenant_id, conversation_id, role, content) VALUES (%s, %s, 'user', 'x')", [b.id, b.conversation]),
+        "message_requests": ("(tenant_id, request_id, conversation_id) VALUES (%s, 'r-x', %s)", [b.id, b.conversation]),
     }[table]
+    with db.admin() as c:
+        before = count(c, table)
     with db.app() as c, c.transaction():
         c.execute("SELECT dom360.set_tenant(%s)", [a.id])
-        with pytest.raises(errors.InsufficientPrivilege, match="row-level security"), c.transaction():
+        # row-level security's WITH CHECK; for messages the trigger finds no such conversation first
+        with pytest.raises((errors.InsufficientPrivilege, errors.ForeignKeyViolation)), c.transaction():
             c.execute(sql.SQL("INSERT INTO dom360.{} ").format(sql.Identifier(table)) + sql.SQL(values[0]), values[1])
+    with db.admin() as c:
+        assert count(c, table) == before
 
 
-@pytest.mark.parametrize("table", sorted(APP_WRITABLE))
+@pytest.mark.parametrize("table", sorted(UPDATABLE - {"account_vars"}))
 def test_moving_a_row_to_another_tenant_is_refused(db: Database, tenants: tuple[Tenant, Tenant], table: str) -> None:
     a, b = tenants
     with db.app() as c, c.transaction():
@@ -150,7 +181,7 @@ def test_moving_a_row_to_another_tenant_is_refused(db: Database, tenants: tuple[
             c.execute(sql.SQL("UPDATE dom360.{} SET tenant_id = %s").format(sql.Identifier(table)), [b.id])
 
 
-@pytest.mark.parametrize("table", sorted(APP_WRITABLE | {"account_vars"}))
+@pytest.mark.parametrize("table", sorted(UPDATABLE))
 def test_another_tenants_rows_cannot_be_updated_or_deleted(db: Database, tenants: tuple[Tenant, Tenant], table: str) -> None:
     a, b = tenants
     with db.admin() as c:
@@ -161,7 +192,7 @@ def test_another_tenants_rows_cannot_be_updated_or_deleted(db: Database, tenants
         cur = c.execute(sql.SQL("UPDATE dom360.{} SET tenant_id = tenant_id WHERE tenant_id = %s")
                         .format(sql.Identifier(table)), [b.id])
         assert cur.rowcount == 0
-        if table in APP_WRITABLE:
+        if table in DELETABLE:
             assert c.execute(sql.SQL("DELETE FROM dom360.{} WHERE tenant_id = %s").format(sql.Identifier(table)),
                              [b.id]).rowcount == 0
     with db.admin() as c:
@@ -233,3 +264,71 @@ def test_analytics_reads_every_tenant_and_writes_nothing(db: Database, tenants: 
         with pytest.raises(errors.InsufficientPrivilege), c.transaction():
             c.execute("SELECT dom360.set_tenant(%s)", [a.id])
             c.execute("INSERT INTO dom360.inboxes (name, channel) VALUES ('x', 'web')")
+
+
+# --- functions called with another tenant's ids ----------------------------------------------------------
+
+def _counters(db: Database) -> list[tuple[object, ...]]:
+    with db.admin() as c:
+        return c.execute(
+            "SELECT tenant_id, message_count FROM dom360.conversations UNION ALL "
+            "SELECT tenant_id, sum(messages_count) FROM dom360.consumption_inbox_daily_stripes GROUP BY 1 "
+            "UNION ALL SELECT tenant_id, count(*) FROM dom360.messages GROUP BY 1 ORDER BY 1, 2").fetchall()
+
+
+def test_functions_refuse_another_tenants_ids(db: Database, tenants: tuple[Tenant, Tenant]) -> None:
+    a, b = tenants
+    before = _counters(db)
+    with db.app() as c, c.transaction():
+        c.execute("SELECT dom360.set_tenant(%s)", [a.id])
+        with pytest.raises(errors.ForeignKeyViolation, match="inbox .* not found"), c.transaction():
+            c.execute("SELECT dom360.get_or_create_conversation(%s, 'cust-1')", [b.inbox])
+        with pytest.raises(errors.ForeignKeyViolation, match="conversation .* not found"), c.transaction():
+            c.execute("SELECT * FROM dom360.append_message(%s, 'user', 'x', 1, 1)", [b.conversation])
+        with pytest.raises(errors.ForeignKeyViolation), c.transaction():  # with a request id: no claim left behind
+            c.execute("SELECT * FROM dom360.append_message(%s, 'user', 'x', 1, 1, NULL, NULL, 'req-2')",
+                      [b.conversation])
+        # request ids are per tenant: 'req-1' (used by both) replays tenant a's own first message
+        replay = c.execute("SELECT message_index FROM dom360.append_message(%s, 'user', 'x', 9, 9, NULL, NULL, 'req-1')",
+                           [a.conversation]).fetchall()
+        assert replay == [(1,)]
+        assert c.execute("SELECT * FROM dom360.recent_messages(%s)", [b.conversation]).fetchall() == []
+        assert {r[0] for r in c.execute("SELECT tenant_id FROM dom360.get_tenant_config()")} == {a.id}
+        assert {r[0] for r in c.execute("SELECT inbox_id FROM dom360.tenant_usage()")} == {a.inbox}
+        assert {r[0] for r in c.execute("SELECT inbox_id FROM dom360.consumption_inbox_daily")} == {a.inbox}
+    assert _counters(db) == before
+
+
+def test_functions_without_a_tenant_return_nothing_or_refuse(db: Database, tenants: tuple[Tenant, Tenant]) -> None:
+    a, _ = tenants
+    with db.admin() as c:
+        c.execute("REFRESH MATERIALIZED VIEW dom360.mv_tenant_consumption_summary")
+    with db.app() as c:
+        for stmt, args in (("SELECT dom360.get_or_create_conversation(%s, 'x')", [a.inbox]),
+                           ("SELECT * FROM dom360.append_message(%s, 'user', 'x')", [a.conversation])):
+            with pytest.raises(errors.InsufficientPrivilege, match="no tenant set"), c.transaction():
+                c.execute(stmt, args)
+        with c.transaction():
+            for stmt, args in (("SELECT * FROM dom360.recent_messages(%s)", [a.conversation]),
+                               ("SELECT * FROM dom360.get_tenant_config()", []),
+                               ("SELECT * FROM dom360.tenant_usage()", []),
+                               ("SELECT * FROM dom360.tenant_consumption_summary()", [])):
+                assert c.execute(stmt, args).fetchall() == [], stmt
+        with c.transaction():
+            c.execute("SELECT dom360.set_tenant(%s)", [a.id])
+            assert len(c.execute("SELECT * FROM dom360.tenant_consumption_summary()").fetchall()) == 1
+        with pytest.raises(errors.InsufficientPrivilege), c.transaction():
+            c.execute("SELECT * FROM dom360.mv_tenant_consumption_summary")
+
+
+def test_partitions_are_no_side_door(db: Database, tenants: tuple[Tenant, Tenant]) -> None:
+    a, _ = tenants
+    with db.admin() as c:
+        parts = [r[0] for r in c.execute(
+            "SELECT inhrelid::regclass::text FROM pg_inherits WHERE inhparent = 'dom360.messages'::regclass")]
+    assert len(parts) >= 2
+    with db.app() as c:
+        for part in parts:
+            with pytest.raises(errors.InsufficientPrivilege), c.transaction():
+                c.execute("SELECT dom360.set_tenant(%s)", [a.id])
+                c.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(*part.split("."))))
