@@ -209,6 +209,21 @@ def doctor_cmd(dsn: str | None, home: Path | None, config_path: Path | None, def
         raise Dom360Error(f"{len(findings)} finding(s) on {describe(target)}")
 
 
+@cli.command("refresh")
+@db_options
+def refresh_cmd(dsn: str | None, home: Path | None, config_path: Path | None, defines: tuple[str, ...]) -> None:
+    """Refresh the monthly consumption summary (REFRESH MATERIALIZED VIEW CONCURRENTLY: readers never wait)."""
+    import time
+
+    from dom360db.queries import query
+
+    target = Context(dsn, home, config_path, defines).dsn
+    with connect(target) as conn:
+        t0 = time.perf_counter()
+        conn.execute(query("refresh_summary"))
+    click.echo(f"refreshed dom360.mv_tenant_consumption_summary in {time.perf_counter() - t0:.2f} s")
+
+
 @cli.command("demo")
 @db_options
 def demo_cmd(dsn: str | None, home: Path | None, config_path: Path | None, defines: tuple[str, ...]) -> None:
