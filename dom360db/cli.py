@@ -240,10 +240,15 @@ def demo_cmd(dsn: str | None, home: Path | None, config_path: Path | None, defin
     click.echo(outcome.summary)
     with connect(target) as conn:
         seen = demo.run(conn, _progress)
-    for slug, rows in seen.items():
-        click.echo(f"\nAs the app role with tenant {slug!r}: {len(rows)} conversation(s) visible")
-        click.echo(table(["tenant", "customer", "status", "agent", "messages"], rows))
-    leaks = [slug for slug, rows in seen.items() if any(r[0] != slug for r in rows)]
+    for slug, s in seen.items():
+        click.echo(f"\n== As the app role with tenant {slug!r} set: {len(s.conversations)} conversation(s), "
+                   f"{len(s.messages)} message(s) visible")
+        click.echo(table(["tenant", "customer", "status", "agent", "messages"], s.conversations))
+        click.echo("")
+        click.echo(table(["tenant", "customer", "#", "role", "content", "tokens"], s.messages))
+        click.echo("")
+        click.echo(table(["day (UTC)", "messages", "input tokens", "output tokens", "total tokens"], s.usage))
+    leaks = [slug for slug, s in seen.items() if any(r[0] != slug for r in s.conversations + s.messages)]
     if leaks:
         raise Dom360Error(f"isolation broken: tenant(s) {', '.join(leaks)} saw another tenant's rows")
     click.echo("\neach tenant sees only its own rows")

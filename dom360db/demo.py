@@ -27,11 +27,19 @@ class DemoTenant:
     name: str
     user_email: str
     customer: str
+    chat: tuple[tuple[str, str, int, int], ...]  # (role, content, input tokens, output tokens)
 
 
 TENANTS = (
-    DemoTenant("acme", "Acme Imóveis", "ana@acme.example", "+55 11 90000-0001"),
-    DemoTenant("beta", "Beta Seguros", "bruno@beta.example", "+55 21 90000-0002"),
+    DemoTenant("acme", "Acme Imóveis", "ana@acme.example", "+55 11 90000-0001", (
+        ("user", "Olá, quero saber sobre apartamentos de 2 quartos", 14, 0),
+        ("assistant", "Claro! Em qual bairro você procura?", 220, 18),
+        ("user", "Pinheiros, até 900 mil", 9, 0),
+    )),
+    DemoTenant("beta", "Beta Seguros", "bruno@beta.example", "+55 21 90000-0002", (
+        ("user", "Quanto custa o seguro do meu carro?", 11, 0),
+        ("assistant", "Posso cotar agora: qual o modelo e o ano?", 180, 21),
+    )),
 )
 
 
@@ -47,8 +55,17 @@ def _as_app(conn: psycopg.Connection, tenant_id: uuid.UUID) -> None:
     conn.execute(q("set_tenant"), {"tenant_id": tenant_id})
 
 
-def run(conn: psycopg.Connection, echo: Echo) -> dict[str, list[tuple[object, ...]]]:
-    """Seed the demo (idempotent) and return, per tenant slug, the conversations it sees."""
+@dataclass(frozen=True)
+class Seen:
+    """What one tenant sees as the app role."""
+
+    conversations: list[tuple[object, ...]]
+    messages: list[tuple[object, ...]]
+    usage: list[tuple[object, ...]]
+
+
+def run(conn: psycopg.Connection, echo: Echo) -> dict[str, Seen]:
+    """Seed the demo (idempotent) and return what each tenant sees, by slug."""
     ids: dict[str, uuid.UUID] = {}
     for t in TENANTS:
         with conn.transaction():
@@ -59,13 +76,19 @@ def run(conn: psycopg.Connection, echo: Echo) -> dict[str, list[tuple[object, ..
                 _as_app(conn, tid)
                 inbox = conn.execute(q("inbox")).fetchone()[0]  # type: ignore[index]
                 conn.execute(q("user"), {"email": t.user_email, "name": t.user_email.split("@")[0].title()})
-                conn.execute(q("conversation"), {"inbox_id": inbox, "external_id": t.customer})
+                conv = conn.execute(q("conversation"), {"inbox_id": inbox, "external_id": t.customer}).fetchone()[0]  # type: ignore[index]
+                for n, (role, content, tin, tout) in enumerate(t.chat):
+                    conn.execute(q("message"), {"conversation_id": conv, "role": role, "content": content,
+                                                "input_tokens": tin, "output_tokens": tout,
+                                                "request_id": f"demo-{t.slug}-{n}"})
             echo(f"seeded tenant {t.slug} ({tid})")
         else:
             echo(f"tenant {t.slug} already seeded ({tid})")
-    seen: dict[str, list[tuple[object, ...]]] = {}
+    seen: dict[str, Seen] = {}
     for slug, tid in ids.items():
         with conn.transaction(force_rollback=True):
             _as_app(conn, tid)
-            seen[slug] = list(conn.execute(q("visible_conversations")).fetchall())
+            seen[slug] = Seen(conn.execute(q("visible_conversations")).fetchall(),
+                              conn.execute(q("visible_messages")).fetchall(),
+                              conn.execute(q("visible_usage")).fetchall())
     return seen
