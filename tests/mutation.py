@@ -20,6 +20,7 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
 from dom360db.report import table  # noqa: E402
+
 from support import migrate_database  # noqa: E402
 
 SUITE = ["tests/test_isolation.py", "tests/test_isolation_property.py"]

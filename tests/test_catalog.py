@@ -12,6 +12,7 @@ import sys
 import pytest
 
 from dom360db import config, doctor, sqlfiles
+
 from support import Database
 
 DEFECTS: dict[str, tuple[str, str, str | None]] = {

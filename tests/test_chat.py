@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from psycopg import errors
 
 from dom360db.client import Dom360
+
 from support import Database, Tenant, seed
 
 THREADS = 8

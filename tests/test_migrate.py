@@ -14,6 +14,7 @@ from psycopg import conninfo, sql
 
 from dom360db import config, migrate, sqlfiles
 from dom360db.errors import Dom360Error
+
 from support import Server, with_db
 
 REPO = Path(__file__).resolve().parent.parent
