@@ -295,3 +295,28 @@ def test_client_under_concurrency(db: Database, acme: Tenant) -> None:
 def test_client_refuses_unknown_tenant(db: Database) -> None:
     with Dom360(db.app_dsn) as client, pytest.raises(errors.NoDataFound), client.tenant(uuid.uuid4()):
         pass
+
+
+def test_conversation_with_messages_cannot_be_deleted_rekeyed_or_renumbered(db: Database, acme: Tenant) -> None:
+    other_inbox = in_tenant(db, acme.id, "INSERT INTO dom360.inboxes (name, channel) VALUES ('wa', 'whatsapp') RETURNING id")[0][0]
+    in_tenant(db, acme.id, "SELECT * FROM dom360.append_message(%s, 'user', 'hi')", [acme.conversation])
+    for stmt, args, error in (
+        ("DELETE FROM dom360.conversations WHERE id = %s", [acme.conversation], errors.ForeignKeyViolation),
+        ("UPDATE dom360.conversations SET inbox_id = %s WHERE id = %s", [other_inbox, acme.conversation],
+         errors.ForeignKeyViolation),
+        ("UPDATE dom360.conversations SET id = gen_random_uuid() WHERE id = %s", [acme.conversation],
+         errors.ForeignKeyViolation),
+        ("UPDATE dom360.conversations SET message_count = 0 WHERE id = %s", [acme.conversation],
+         errors.InsufficientPrivilege),
+        ("UPDATE dom360.conversations SET message_count = message_count + 1 WHERE id = %s", [acme.conversation],
+         errors.InsufficientPrivilege),
+    ):
+        with pytest.raises(error):
+            in_tenant(db, acme.id, stmt, args)
+    # closing is the way; a conversation without messages may still be deleted or moved
+    in_tenant(db, acme.id, "UPDATE dom360.conversations SET status = 'closed', closed_at = now() WHERE id = %s",
+              [acme.conversation])
+    empty = in_tenant(db, acme.id, "SELECT dom360.get_or_create_conversation(%s, 'nobody')", [acme.inbox])[0][0]
+    in_tenant(db, acme.id, "UPDATE dom360.conversations SET inbox_id = %s WHERE id = %s", [other_inbox, empty])
+    in_tenant(db, acme.id, "DELETE FROM dom360.conversations WHERE id = %s", [empty])
+    counters_match_messages(db)

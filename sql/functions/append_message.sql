@@ -10,7 +10,6 @@ CREATE OR REPLACE FUNCTION dom360.append_message(
     RETURNS TABLE (message_id bigint, message_index integer, created_at timestamptz)
     LANGUAGE plpgsql
     VOLATILE
-    SET search_path = pg_catalog, pg_temp
 AS $$
 /* Stores one message of a conversation of the current tenant and returns its id, number and time.
    The INSERT's trigger does the numbering and the consumption counters (the same as a plain INSERT).

@@ -3,7 +3,6 @@ CREATE OR REPLACE FUNCTION dom360.get_or_create_conversation(p_inbox_id uuid, p_
     RETURNS uuid
     LANGUAGE plpgsql
     VOLATILE
-    SET search_path = pg_catalog, pg_temp
 AS $$
 /* The open conversation of (current tenant, inbox, external_id), created when there is none.
    Concurrent callers get the same id: the partial unique index conversations_open_key lets one INSERT

@@ -2,7 +2,6 @@ CREATE OR REPLACE FUNCTION dom360.set_tenant(p_tenant_id uuid)
     RETURNS void
     LANGUAGE plpgsql
     VOLATILE
-    SET search_path = pg_catalog, pg_temp
 AS $$
 /* Sets the tenant of the current transaction (set_config(..., is_local => true)): it ends with the
    transaction, so a pooled connection never carries it to the next client. Refuses NULL, unknown and

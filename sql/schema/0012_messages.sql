@@ -26,11 +26,15 @@ CREATE TABLE dom360.messages (
     metadata        jsonb,
     request_id      text        CHECK (pg_catalog.length(request_id) BETWEEN 1 AND 200),
     created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    CONSTRAINT messages_pkey PRIMARY KEY (tenant_id, conversation_id, message_index, created_at),
-    CONSTRAINT messages_conversation_fkey FOREIGN KEY (tenant_id, conversation_id)
-        REFERENCES dom360.conversations (tenant_id, id),
-    CONSTRAINT messages_inbox_fkey FOREIGN KEY (tenant_id, inbox_id) REFERENCES dom360.inboxes (tenant_id, id)
+    CONSTRAINT messages_pkey PRIMARY KEY (tenant_id, conversation_id, message_index, created_at)
 ) PARTITION BY RANGE (created_at);
+-- No foreign keys on this hot table, by measurement (bench/): each would run a referential-integrity
+-- query per inserted row, and the one to inboxes takes a KEY SHARE lock on the inbox row, which every
+-- writer of a busy inbox shares (a multixact per message). The references hold by construction instead:
+-- the trigger takes (tenant_id, conversation_id) only from a conversation of the current tenant, which
+-- it locks and updates, and inbox_id from that conversation; a conversation that has messages cannot be
+-- deleted (triggers conversations_keep_messages_*), and an inbox that has conversations cannot be deleted
+-- (foreign key conversations_inbox_fkey).
 
 ALTER SEQUENCE dom360.messages_id_seq OWNED BY dom360.messages.id;
 
@@ -56,10 +60,9 @@ CREATE TABLE dom360.message_requests (
     request_id      text        NOT NULL CHECK (pg_catalog.length(request_id) BETWEEN 1 AND 200),
     conversation_id uuid        NOT NULL,
     created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    CONSTRAINT message_requests_pkey PRIMARY KEY (tenant_id, request_id),
-    CONSTRAINT message_requests_conversation_fkey FOREIGN KEY (tenant_id, conversation_id)
-        REFERENCES dom360.conversations (tenant_id, id)
+    CONSTRAINT message_requests_pkey PRIMARY KEY (tenant_id, request_id)
 );
+-- No foreign key, as for messages: a claim is written in the same transaction as its message.
 
 COMMENT ON TABLE dom360.message_requests IS 'Request ids already used by append_message(): makes a retried call return the first call''s message instead of storing it twice. Safe to prune rows older than any retry window.';
 COMMENT ON COLUMN dom360.message_requests.created_at IS 'created_at of the message stored for this request (same transaction): locates its partition.';
@@ -73,10 +76,10 @@ CREATE TABLE dom360.consumption_inbox_daily_stripes (
     input_tokens   bigint   NOT NULL DEFAULT 0,
     output_tokens  bigint   NOT NULL DEFAULT 0,
     total_tokens   bigint   NOT NULL DEFAULT 0,
-    CONSTRAINT consumption_inbox_daily_stripes_pkey PRIMARY KEY (tenant_id, inbox_id, day, stripe),
-    CONSTRAINT consumption_inbox_daily_stripes_inbox_fkey FOREIGN KEY (tenant_id, inbox_id)
-        REFERENCES dom360.inboxes (tenant_id, id)
+    CONSTRAINT consumption_inbox_daily_stripes_pkey PRIMARY KEY (tenant_id, inbox_id, day, stripe)
 ) WITH (fillfactor = 50);
+-- No foreign key to inboxes (the KEY SHARE lock it takes on the first write of each stripe and day is
+-- shared by every writer of the inbox); rows are written only by the messages trigger, from a conversation.
 
 COMMENT ON TABLE dom360.consumption_inbox_daily_stripes IS 'Real-time consumption counters, several rows (stripes) per inbox and UTC day so that concurrent writers of one busy inbox do not queue on one row lock. Read the sums through the view dom360.consumption_inbox_daily. Written only by the messages trigger.';
 COMMENT ON COLUMN dom360.consumption_inbox_daily_stripes.stripe IS 'Which of the consumption_stripes rows of this inbox and day (chosen from the conversation id: writers of one conversation already queue on its counter).';
