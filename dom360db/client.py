@@ -65,6 +65,9 @@ class TenantConfig:
     rag_enabled: bool
     rag_top_k: int
     updated_at: datetime
+    agents_api_token: str | None  # decrypted when app.encryption_key is set in the transaction, else None
+    webhook_secret: str | None
+    secrets_present: list[str]  # names of the secrets the tenant has, with or without a key
 
 
 @dataclass(frozen=True)

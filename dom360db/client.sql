@@ -17,7 +17,8 @@ SELECT message_id, message_index, role, content, input_tokens, output_tokens, to
   FROM dom360.recent_messages(%(conversation_id)s, %(limit)s);
 
 -- tenant_config --
-SELECT tenant_id, agents_endpoint_url, agents_timeout_ms, default_agent_type, rag_enabled, rag_top_k, updated_at
+SELECT tenant_id, agents_endpoint_url, agents_timeout_ms, default_agent_type, rag_enabled, rag_top_k, updated_at,
+       agents_api_token, webhook_secret, secrets_present
   FROM dom360.get_tenant_config();
 
 -- usage --
