@@ -254,6 +254,46 @@ def demo_cmd(dsn: str | None, home: Path | None, config_path: Path | None, defin
     click.echo("\neach tenant sees only its own rows")
 
 
+@cli.command("rotate-key")
+@db_options
+@click.option("--old-key-env", metavar="VAR",
+              help="Environment variable holding the key the secrets are encrypted with now.")
+@click.option("--new-key-env", metavar="VAR", required=True,
+              help="Environment variable holding the new key (at least 32 characters).")
+@click.option("--verify", is_flag=True,
+              help="Then check that every secret decrypts with the new key (alone, without --old-key-env: "
+                   "only check).")
+@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 100_000),
+              help="Tenant ids fetched per query.")
+def rotate_key_cmd(dsn: str | None, home: Path | None, config_path: Path | None, defines: tuple[str, ...],
+                   old_key_env: str | None, new_key_env: str, verify: bool, batch_size: int) -> None:
+    """Re-encrypt every tenant's secrets with a new key, one tenant per transaction; resumable.
+
+    Keys are read from the environment variables named here, never from the command line. Connect as a
+    member of the owner role (or a superuser).
+    """
+    from dom360db import secrets
+
+    if old_key_env is None and not verify:
+        raise click.UsageError("--old-key-env is required (or --verify alone, to check the new key only)")
+    new_key = secrets.key_from_env(new_key_env, "new")
+    old_key = secrets.key_from_env(old_key_env, "old") if old_key_env else None
+    target = Context(dsn, home, config_path, defines).dsn
+    with connect(target, application_name="dom360db rotate-key") as conn:
+        secrets.prepare_session(conn, new_key)
+        total = secrets.count_tenants(conn)
+        if old_key is not None:
+            with click.progressbar(length=total, label="re-encrypting", file=sys.stderr) as bar:
+                rotation = secrets.rotate(conn, old_key, new_key, batch_size=batch_size, advance=lambda: bar.update(1))
+            click.echo(rotation.summary)
+        if verify:
+            with click.progressbar(length=total, label="verifying", file=sys.stderr) as bar:
+                check = secrets.verify(conn, new_key, batch_size=batch_size, advance=lambda: bar.update(1))
+            if check.failures:
+                raise Dom360Error(check.summary)
+            click.echo(check.summary)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: one line and a non-zero exit for every expected failure."""
     try:
