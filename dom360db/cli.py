@@ -232,10 +232,7 @@ def demo_cmd(dsn: str | None, home: Path | None, config_path: Path | None, defin
     from dom360db.embedded import EmbeddedServer
 
     ctx = Context(dsn, home, config_path, defines)
-    if dsn is None:
-        target = EmbeddedServer(home, progress=_progress).up().dsn
-    else:
-        target = dsn
+    target = dsn if dsn is not None else EmbeddedServer(home, progress=_progress).up().dsn
     outcome = migrate.migrate(target, ctx.files(), months_ahead=ctx.params["months_ahead"], progress=_progress)
     click.echo(outcome.summary)
     with connect(target) as conn:

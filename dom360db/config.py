@@ -49,9 +49,8 @@ def _check(params: Mapping[str, Any]) -> None:
         if not isinstance(params[key], str) or not _ROLE_NAME.match(params[key]):
             raise Dom360Error(f"parameter {key}={params[key]!r}: a role name is lowercase letters, digits, _")
     for key, value in params.items():
-        if isinstance(DEFAULTS[key], int) and not isinstance(value, bool):
-            if not isinstance(value, int) or value < 0:
-                raise Dom360Error(f"parameter {key}={value!r}: expected a non-negative whole number")
+        if isinstance(DEFAULTS[key], int) and not isinstance(value, bool) and (not isinstance(value, int) or value < 0):
+            raise Dom360Error(f"parameter {key}={value!r}: expected a non-negative whole number")
     if params["consumption_stripes"] < 1:
         raise Dom360Error("parameter consumption_stripes must be at least 1")
 

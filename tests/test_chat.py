@@ -298,7 +298,8 @@ def test_client_refuses_unknown_tenant(db: Database) -> None:
 
 
 def test_conversation_with_messages_cannot_be_deleted_rekeyed_or_renumbered(db: Database, acme: Tenant) -> None:
-    other_inbox = in_tenant(db, acme.id, "INSERT INTO dom360.inboxes (name, channel) VALUES ('wa', 'whatsapp') RETURNING id")[0][0]
+    other_inbox = in_tenant(db, acme.id,
+                            "INSERT INTO dom360.inboxes (name, channel) VALUES ('wa', 'whatsapp') RETURNING id")[0][0]
     in_tenant(db, acme.id, "SELECT * FROM dom360.append_message(%s, 'user', 'hi')", [acme.conversation])
     for stmt, args, error in (
         ("DELETE FROM dom360.conversations WHERE id = %s", [acme.conversation], errors.ForeignKeyViolation),

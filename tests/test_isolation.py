@@ -223,7 +223,8 @@ def test_upsert_onto_another_tenants_key_is_refused(db: Database, tenants: tuple
                   "ON CONFLICT (tenant_id, id) DO UPDATE SET name = 'hijacked'", [b.inbox])
     with db.admin() as c:
         assert c.execute("SELECT name FROM dom360.users WHERE tenant_id = %s", [b.id]).fetchone()[0] == "Ana"
-        assert c.execute("SELECT name FROM dom360.inboxes WHERE tenant_id = %s AND id = %s", [b.id, b.inbox]).fetchone()[0] == "web"
+        name = c.execute("SELECT name FROM dom360.inboxes WHERE tenant_id = %s AND id = %s", [b.id, b.inbox]).fetchone()[0]
+        assert name == "web"
         assert c.execute("SELECT tenant_id FROM dom360.inboxes WHERE name = 'mine'").fetchone()[0] == a.id
 
 
