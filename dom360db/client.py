@@ -129,10 +129,16 @@ class Dom360:
                                    kwargs={"autocommit": True}, **pool_kwargs)
 
     @contextmanager
-    def tenant(self, tenant_id: uuid.UUID) -> Iterator[TenantTx]:
-        """A transaction with `tenant_id` set: committed at the end of the block, rolled back on error."""
+    def tenant(self, tenant_id: uuid.UUID, *, encryption_key: str | None = None) -> Iterator[TenantTx]:
+        """A transaction with `tenant_id` set: committed at the end of the block, rolled back on error.
+
+        With `encryption_key`, the transaction-scoped `app.encryption_key` is set too (as a bind parameter,
+        never in the statement text), so `tenant_config()` returns the tenant's secrets decrypted.
+        """
         with self.pool.connection() as conn, conn.transaction():
             conn.execute(_q("set_tenant"), {"tenant_id": tenant_id})
+            if encryption_key is not None:
+                conn.execute(_q("set_encryption_key"), {"key": encryption_key})
             yield TenantTx(conn)
 
     def close(self) -> None:

@@ -3,6 +3,9 @@
 -- set_tenant --
 SELECT dom360.set_tenant(%(tenant_id)s);
 
+-- set_encryption_key --
+SELECT set_config('app.encryption_key', %(key)s, true) IS NOT NULL;
+
 -- get_or_create_conversation --
 SELECT dom360.get_or_create_conversation(%(inbox_id)s, %(external_id)s, %(agent_type)s);
 

@@ -321,3 +321,19 @@ def test_conversation_with_messages_cannot_be_deleted_rekeyed_or_renumbered(db: 
     in_tenant(db, acme.id, "UPDATE dom360.conversations SET inbox_id = %s WHERE id = %s", [other_inbox, empty])
     in_tenant(db, acme.id, "DELETE FROM dom360.conversations WHERE id = %s", [empty])
     counters_match_messages(db)
+
+
+def test_client_decrypts_secrets_only_with_a_key(db: Database, acme: Tenant) -> None:
+    key = "k" * 40
+    with db.app() as c, c.transaction():
+        c.execute("SELECT dom360.set_tenant(%s)", [acme.id])
+        c.execute("SELECT dom360.set_account_secret('agents_api_token', 'tok-123', %s)", [key])
+    with Dom360(db.app_dsn) as client:
+        with client.tenant(acme.id) as tx:
+            locked = tx.tenant_config()
+        with client.tenant(acme.id, encryption_key=key) as tx:
+            opened = tx.tenant_config()
+        with client.pool.connection() as conn:  # the key ended with its transaction
+            assert conn.execute("SELECT current_setting('app.encryption_key', true)").fetchone()[0] in (None, "")
+    assert locked.agents_api_token is None and locked.secrets_present == ["agents_api_token"]
+    assert opened.agents_api_token == "tok-123"
