@@ -337,3 +337,40 @@ def test_client_decrypts_secrets_only_with_a_key(db: Database, acme: Tenant) -> 
             assert conn.execute("SELECT current_setting('app.encryption_key', true)").fetchone()[0] in (None, "")
     assert locked.agents_api_token is None and locked.secrets_present == ["agents_api_token"]
     assert opened.agents_api_token == "tok-123"
+
+
+def test_tenant_recent_messages_newest_first_only_own(db: Database, acme: Tenant) -> None:
+    beta = seed(db, "beta")
+    for k in range(3):
+        in_tenant(db, acme.id, "SELECT * FROM dom360.append_message(%s, 'user', %s)", [acme.conversation, f"a{k}"])
+        in_tenant(db, beta.id, "SELECT * FROM dom360.append_message(%s, 'user', %s)", [beta.conversation, f"b{k}"])
+    rows = in_tenant(db, acme.id, "SELECT content, inbox_id FROM dom360.tenant_recent_messages(2)")
+    assert rows == [("a2", acme.inbox), ("a1", acme.inbox)]
+
+
+def test_hot_inbox_writers_spread_over_free_counter_rows(db: Database, acme: Tenant) -> None:
+    """Writers holding a counter row open do not make the next writer wait: it takes or adds another row."""
+    convs = [in_tenant(db, acme.id, "SELECT dom360.get_or_create_conversation(%s, %s)", [acme.inbox, f"h{i}"])[0][0]
+             for i in range(3)]
+    with db.admin() as c:  # three committed counter rows for today (zeros: the sums do not change)
+        for stripe in range(3):
+            c.execute("INSERT INTO dom360.consumption_inbox_daily_stripes (tenant_id, inbox_id, day, stripe) "
+                      "VALUES (%s, %s, (now() AT TIME ZONE 'UTC')::date, %s)", [acme.id, acme.inbox, stripe])
+    holders = [db.app() for _ in range(2)]
+    try:
+        for conn, conv in zip(holders, convs, strict=False):  # two open transactions, each holding a row
+            conn.execute("SELECT dom360.set_tenant(%s)", [acme.id])
+            conn.execute("SELECT * FROM dom360.append_message(%s, 'user', 'held')", [conv])
+        with db.app() as c, c.transaction():
+            c.execute("SELECT dom360.set_tenant(%s)", [acme.id])
+            c.execute("SET LOCAL lock_timeout = '2s'")  # would fail if it queued behind a holder
+            c.execute("SELECT * FROM dom360.append_message(%s, 'user', 'free')", [convs[2]])
+    finally:
+        for conn in holders:
+            conn.commit()
+            conn.close()
+    counters_match_messages(db)
+    with db.admin() as c:  # each writer used a different row, and no row was added
+        counts = [r[0] for r in c.execute("SELECT messages_count FROM dom360.consumption_inbox_daily_stripes "
+                                          "WHERE inbox_id = %s ORDER BY stripe", [acme.inbox])]
+    assert counts == [1, 1, 1]

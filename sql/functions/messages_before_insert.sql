@@ -9,7 +9,7 @@ AS $$
    1. Validates what a CHECK cannot say clearly (content size, tokens, role) before any counter moves.
    2. Takes the next number from the conversation's counter (UPDATE … RETURNING: the row lock makes the
       numbering gapless and unique under any concurrency), and the conversation's inbox.
-   3. Adds the message to one stripe of the inbox's daily consumption counters.
+   3. Adds the message to one of the inbox's daily consumption counter rows, one no one else holds.
    SECURITY DEFINER because the app role may not write the counters; row-level security is forced on the
    owner, so the conversation is found only when it belongs to the transaction's tenant. Everything here
    is undone with the INSERT if any later check refuses the row. */
@@ -17,6 +17,7 @@ DECLARE
     v_index  integer;
     v_inbox  uuid;
     v_status text;
+    v_day    date;
 BEGIN
     IF NEW.tenant_id IS NULL THEN
         RAISE EXCEPTION 'dom360.messages: no tenant set: call dom360.set_tenant() first in this transaction'
@@ -56,16 +57,35 @@ BEGIN
     NEW.message_index := v_index;
     NEW.inbox_id := v_inbox;
 
-    INSERT INTO dom360.consumption_inbox_daily_stripes AS s
-           (tenant_id, inbox_id, day, stripe, messages_count, input_tokens, output_tokens, total_tokens)
-    VALUES (NEW.tenant_id, v_inbox, (NEW.created_at AT TIME ZONE 'UTC')::date,
-            (hashtext(NEW.conversation_id::text) & 2147483647) % {{ consumption_stripes }},
-            1, NEW.input_tokens, NEW.output_tokens, NEW.input_tokens::bigint + NEW.output_tokens)
-    ON CONFLICT (tenant_id, inbox_id, day, stripe) DO UPDATE
+    -- A counter row of this inbox and day that no other transaction holds (SKIP LOCKED): concurrent writers
+    -- of one busy inbox spread over as many rows as there are writers, and never queue on each other.
+    v_day := (NEW.created_at AT TIME ZONE 'UTC')::date;
+    WITH free AS (
+        SELECT f.stripe
+          FROM dom360.consumption_inbox_daily_stripes AS f
+         WHERE f.tenant_id = NEW.tenant_id AND f.inbox_id = v_inbox AND f.day = v_day
+         LIMIT 1
+           FOR NO KEY UPDATE SKIP LOCKED
+    )
+    UPDATE dom360.consumption_inbox_daily_stripes AS s
        SET messages_count = s.messages_count + 1,
-           input_tokens   = s.input_tokens + excluded.input_tokens,
-           output_tokens  = s.output_tokens + excluded.output_tokens,
-           total_tokens   = s.total_tokens + excluded.total_tokens;
+           input_tokens   = s.input_tokens + NEW.input_tokens,
+           output_tokens  = s.output_tokens + NEW.output_tokens,
+           total_tokens   = s.total_tokens + NEW.input_tokens + NEW.output_tokens
+      FROM free
+     WHERE s.tenant_id = NEW.tenant_id AND s.inbox_id = v_inbox AND s.day = v_day AND s.stripe = free.stripe;
+    IF NOT FOUND THEN
+        -- none yet today, or all held: add (or, rarely, wait for) this connection's own stripe
+        INSERT INTO dom360.consumption_inbox_daily_stripes AS s
+               (tenant_id, inbox_id, day, stripe, messages_count, input_tokens, output_tokens, total_tokens)
+        VALUES (NEW.tenant_id, v_inbox, v_day, pg_backend_pid() % {{ consumption_stripes }},
+                1, NEW.input_tokens, NEW.output_tokens, NEW.input_tokens::bigint + NEW.output_tokens)
+        ON CONFLICT (tenant_id, inbox_id, day, stripe) DO UPDATE
+           SET messages_count = s.messages_count + 1,
+               input_tokens   = s.input_tokens + excluded.input_tokens,
+               output_tokens  = s.output_tokens + excluded.output_tokens,
+               total_tokens   = s.total_tokens + excluded.total_tokens;
+    END IF;
     RETURN NEW;
 END
 $$;

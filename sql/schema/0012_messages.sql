@@ -82,7 +82,7 @@ CREATE TABLE dom360.consumption_inbox_daily_stripes (
 -- shared by every writer of the inbox); rows are written only by the messages trigger, from a conversation.
 
 COMMENT ON TABLE dom360.consumption_inbox_daily_stripes IS 'Real-time consumption counters, several rows (stripes) per inbox and UTC day so that concurrent writers of one busy inbox do not queue on one row lock. Read the sums through the view dom360.consumption_inbox_daily. Written only by the messages trigger.';
-COMMENT ON COLUMN dom360.consumption_inbox_daily_stripes.stripe IS 'Which of the consumption_stripes rows of this inbox and day (chosen from the conversation id: writers of one conversation already queue on its counter).';
+COMMENT ON COLUMN dom360.consumption_inbox_daily_stripes.stripe IS 'Which of the (at most consumption_stripes) rows of this inbox and day. A writer takes any row no other transaction holds (SKIP LOCKED) and adds a row only when all are held, so the rows follow the inbox''s real concurrency.';
 
 CREATE VIEW dom360.consumption_inbox_daily WITH (security_invoker = true) AS
 SELECT s.tenant_id, s.inbox_id, s.day,
