@@ -286,7 +286,7 @@ SELECT tenant_id, inbox_id, (created_at AT TIME ZONE 'UTC')::date,
        (hashtext(conversation_id::text) & 2147483647) %% %(stripes)s,
        count(*), sum(input_tokens), sum(output_tokens), sum(input_tokens::bigint + output_tokens)
   FROM ins GROUP BY 1, 2, 3, 4
-ON CONFLICT (tenant_id, inbox_id, day, stripe) DO UPDATE
+ON CONFLICT (tenant_id, inbox_id, day, agent_type, stripe) DO UPDATE
    SET messages_count = s.messages_count + excluded.messages_count,
        input_tokens   = s.input_tokens + excluded.input_tokens,
        output_tokens  = s.output_tokens + excluded.output_tokens,

@@ -9,7 +9,8 @@ AS $$
    1. Validates what a CHECK cannot say clearly (content size, tokens, role) before any counter moves.
    2. Takes the next number from the conversation's counter (UPDATE … RETURNING: the row lock makes the
       numbering gapless and unique under any concurrency), and the conversation's inbox.
-   3. Adds the message to one of the inbox's daily consumption counter rows, one no one else holds.
+   3. Adds the message to one of the daily consumption counter rows of its inbox and agent type (the
+      conversation's, returned by the same UPDATE: no extra read), one no one else holds.
    SECURITY DEFINER because the app role may not write the counters; row-level security is forced on the
    owner, so the conversation is found only when it belongs to the transaction's tenant. Everything here
    is undone with the INSERT if any later check refuses the row. */
@@ -18,6 +19,7 @@ DECLARE
     v_inbox  uuid;
     v_status text;
     v_day    date;
+    v_agent  text;
 BEGIN
     IF NEW.tenant_id IS NULL THEN
         RAISE EXCEPTION 'dom360.messages: no tenant set: call dom360.set_tenant() first in this transaction'
@@ -44,7 +46,8 @@ BEGIN
            last_message_at  = GREATEST(c.last_message_at, NEW.created_at),
            updated_at       = now()
      WHERE c.tenant_id = NEW.tenant_id AND c.id = NEW.conversation_id
-    RETURNING c.message_count, c.inbox_id, c.status INTO v_index, v_inbox, v_status;
+    RETURNING c.message_count, c.inbox_id, c.status, COALESCE(c.agent_type, '')
+         INTO v_index, v_inbox, v_status, v_agent;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'dom360.messages: conversation % not found for the current tenant', NEW.conversation_id
             USING ERRCODE = 'foreign_key_violation';
@@ -57,13 +60,14 @@ BEGIN
     NEW.message_index := v_index;
     NEW.inbox_id := v_inbox;
 
-    -- A counter row of this inbox and day that no other transaction holds (SKIP LOCKED): concurrent writers
-    -- of one busy inbox spread over as many rows as there are writers, and never queue on each other.
+    -- A counter row of this inbox, day and agent type ('' when the conversation names none) that no other
+    -- transaction holds (SKIP LOCKED): concurrent writers of one busy inbox spread over as many rows as
+    -- there are writers, and never queue on each other.
     v_day := (NEW.created_at AT TIME ZONE 'UTC')::date;
     WITH free AS (
         SELECT f.stripe
           FROM dom360.consumption_inbox_daily_stripes AS f
-         WHERE f.tenant_id = NEW.tenant_id AND f.inbox_id = v_inbox AND f.day = v_day
+         WHERE f.tenant_id = NEW.tenant_id AND f.inbox_id = v_inbox AND f.day = v_day AND f.agent_type = v_agent
          LIMIT 1
            FOR NO KEY UPDATE SKIP LOCKED
     )
@@ -73,14 +77,15 @@ BEGIN
            output_tokens  = s.output_tokens + NEW.output_tokens,
            total_tokens   = s.total_tokens + NEW.input_tokens + NEW.output_tokens
       FROM free
-     WHERE s.tenant_id = NEW.tenant_id AND s.inbox_id = v_inbox AND s.day = v_day AND s.stripe = free.stripe;
+     WHERE s.tenant_id = NEW.tenant_id AND s.inbox_id = v_inbox AND s.day = v_day AND s.agent_type = v_agent
+       AND s.stripe = free.stripe;
     IF NOT FOUND THEN
         -- none yet today, or all held: add (or, rarely, wait for) this connection's own stripe
         INSERT INTO dom360.consumption_inbox_daily_stripes AS s
-               (tenant_id, inbox_id, day, stripe, messages_count, input_tokens, output_tokens, total_tokens)
-        VALUES (NEW.tenant_id, v_inbox, v_day, pg_backend_pid() % {{ consumption_stripes }},
+               (tenant_id, inbox_id, day, agent_type, stripe, messages_count, input_tokens, output_tokens, total_tokens)
+        VALUES (NEW.tenant_id, v_inbox, v_day, v_agent, pg_backend_pid() % {{ consumption_stripes }},
                 1, NEW.input_tokens, NEW.output_tokens, NEW.input_tokens::bigint + NEW.output_tokens)
-        ON CONFLICT (tenant_id, inbox_id, day, stripe) DO UPDATE
+        ON CONFLICT (tenant_id, inbox_id, day, agent_type, stripe) DO UPDATE
            SET messages_count = s.messages_count + 1,
                input_tokens   = s.input_tokens + excluded.input_tokens,
                output_tokens  = s.output_tokens + excluded.output_tokens,
@@ -91,7 +96,7 @@ END
 $$;
 
 ALTER FUNCTION dom360.messages_before_insert() OWNER TO {{ owner_role | ident }};
-COMMENT ON FUNCTION dom360.messages_before_insert() IS 'Trigger of dom360.messages: validates, numbers the message from its conversation''s counter, fills inbox_id, adds its tokens to the consumption counters.';
+COMMENT ON FUNCTION dom360.messages_before_insert() IS 'Trigger of dom360.messages: validates, numbers the message from its conversation''s counter, fills inbox_id, adds its tokens to the consumption counters of its inbox, UTC day and agent type.';
 REVOKE ALL ON FUNCTION dom360.messages_before_insert() FROM PUBLIC;
 
 DROP TRIGGER IF EXISTS messages_before_insert ON dom360.messages;
