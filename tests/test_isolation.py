@@ -23,6 +23,8 @@ APP_PRIVILEGES: dict[str, frozenset[str]] = {
     "messages": frozenset({"SELECT", "INSERT"}),
     "message_requests": frozenset({"SELECT", "INSERT"}),
     "consumption_inbox_daily_stripes": frozenset({"SELECT"}),
+    "token_prices": frozenset({"SELECT"}),
+    "conversation_stages": frozenset({"SELECT"}),
 }
 APP_TABLES = set(APP_PRIVILEGES)
 INSERTABLE = {t for t, p in APP_PRIVILEGES.items() if "INSERT" in p}
@@ -41,6 +43,10 @@ def tenants(db: Database) -> tuple[Tenant, Tenant]:
             c.execute("SELECT dom360.set_tenant(%s)", [t.id])
             c.execute("SELECT * FROM dom360.append_message(%s, 'user', 'hello', 3, 0, NULL, NULL, 'req-1')",
                       [t.conversation])
+            c.execute("SELECT dom360.set_conversation_stage(%s, 'qualified')", [t.conversation])
+        with db.admin() as c:  # prices are written by operators
+            c.execute("INSERT INTO dom360.token_prices (tenant_id, agent_type, valid_from, input_price_per_1k, "
+                      "output_price_per_1k) VALUES (%s, 'SDR', '2020-01-01', 0.5, 1.5)", [t.id])
     return pair
 
 
@@ -297,6 +303,15 @@ def test_functions_refuse_another_tenants_ids(db: Database, tenants: tuple[Tenan
         assert {r[0] for r in c.execute("SELECT tenant_id FROM dom360.get_tenant_config()")} == {a.id}
         assert {r[0] for r in c.execute("SELECT inbox_id FROM dom360.tenant_usage()")} == {a.inbox}
         assert {r[0] for r in c.execute("SELECT inbox_id FROM dom360.consumption_inbox_daily")} == {a.inbox}
+        with pytest.raises(errors.ForeignKeyViolation, match="conversation .* not found"), c.transaction():
+            c.execute("SELECT dom360.set_conversation_stage(%s, 'won')", [b.conversation])
+        for fn in ("tenant_usage_daily", "tenant_cost_daily"):
+            rows = c.execute(sql.SQL("SELECT inbox_id FROM dom360.{}()").format(sql.Identifier(fn))).fetchall()
+            assert {r[0] for r in rows} == {a.inbox}, fn
+        funnel = c.execute("SELECT stage, conversations FROM dom360.tenant_lead_funnel() WHERE stage_order <= 1").fetchall()
+        assert funnel == [("new", 1), ("qualified", 1)]
+    with db.admin() as c:
+        assert c.execute("SELECT count(*) FROM dom360.conversation_stages WHERE stage = 'won'").fetchone()[0] == 0
     assert _counters(db) == before
 
 

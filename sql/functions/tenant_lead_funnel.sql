@@ -1,0 +1,31 @@
+CREATE OR REPLACE FUNCTION dom360.tenant_lead_funnel(p_from date DEFAULT NULL, p_to date DEFAULT NULL)
+    RETURNS TABLE (month date, stage text, stage_order integer, conversations bigint, rate_from_previous numeric,
+                   rate_from_new numeric, median_hours_to_reach double precision)
+    LANGUAGE plpgsql
+    STABLE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+/* The current tenant's rows of dom360.analytics_lead_funnel for the cohort months that overlap p_from ..
+   p_to (inclusive; NULL: unbounded). SECURITY DEFINER as tenant_usage_daily. */
+DECLARE
+    v_tenant uuid := dom360.current_tenant_id();
+BEGIN
+    IF v_tenant IS NULL THEN
+        RAISE EXCEPTION 'dom360.tenant_lead_funnel: no tenant set: call dom360.set_tenant() first in this transaction'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN QUERY
+    SELECT f.month, f.stage, f.stage_order, f.conversations, f.rate_from_previous, f.rate_from_new,
+           f.median_hours_to_reach
+      FROM dom360.analytics_lead_funnel AS f
+     WHERE f.tenant_id = v_tenant
+       AND (p_from IS NULL OR f.month >= date_trunc('month', p_from)::date) AND (p_to IS NULL OR f.month <= p_to)
+     ORDER BY f.month, f.stage_order;
+END
+$$;
+
+ALTER FUNCTION dom360.tenant_lead_funnel(date, date) OWNER TO {{ owner_role | ident }};
+COMMENT ON FUNCTION dom360.tenant_lead_funnel(date, date) IS 'Lead conversion funnel of the current tenant per cohort month (months overlapping p_from .. p_to; NULL = unbounded): conversations that reached each stage, rates from the previous stage and from new, median hours to reach. Raises when no tenant is set.';
+REVOKE ALL ON FUNCTION dom360.tenant_lead_funnel(date, date) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dom360.tenant_lead_funnel(date, date) TO {{ app_role | ident }};
