@@ -291,6 +291,32 @@ def rotate_key_cmd(dsn: str | None, home: Path | None, config_path: Path | None,
             click.echo(check.summary)
 
 
+@cli.command("report")
+@db_options
+@click.option("--tenant", "slug", required=True, metavar="SLUG", help="The tenant's slug.")
+@click.option("--month", required=True, metavar="YYYY-MM", help="The month (UTC days).")
+@click.option("--html", "html_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Also write a self-contained HTML page (charts of usage per day and of the funnel).")
+def report_cmd(dsn: str | None, home: Path | None, config_path: Path | None, defines: tuple[str, ...],
+               slug: str, month: str, html_path: Path | None) -> None:
+    """One tenant's month: token usage, cost, agent response time, lead funnel (as the analytics role)."""
+    from dom360db import analytics
+
+    first_day = analytics.parse_month(month)
+    ctx = Context(dsn, home, config_path, defines)
+    with connect(ctx.dsn, application_name="dom360db report") as conn:
+        rep = analytics.fetch(conn, slug, first_day, ctx.params["analytics_role"])
+    click.echo(analytics.render_text(rep))
+    if html_path is not None:
+        from dom360db.analytics_html import render_html
+
+        try:
+            html_path.write_text(render_html(rep), encoding="utf-8")
+        except OSError as exc:
+            raise Dom360Error(f"cannot write {html_path}: {exc.strerror}") from exc
+        click.echo(f"\nwrote {html_path}")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: one line and a non-zero exit for every expected failure."""
     try:

@@ -1,0 +1,59 @@
+-- Queries of `dom360db report`: one tenant's month, read through the analytics role's views (schema
+-- 0043-0047) in a read-only transaction. Each starts with a `-- name --` header (loaded by dom360db.queries).
+
+-- read_only --
+SET TRANSACTION READ ONLY;
+
+-- as_role --
+SET LOCAL ROLE {role};
+
+-- find_tenant --
+SELECT id, name, status FROM dom360.tenants WHERE slug = %(slug)s;
+
+-- usage_by_day --
+SELECT u.day, sum(u.messages_count)::bigint, sum(u.input_tokens)::bigint, sum(u.output_tokens)::bigint,
+       sum(u.total_tokens)::bigint
+  FROM dom360.analytics_usage_daily AS u
+ WHERE u.tenant_id = %(tenant_id)s AND u.day BETWEEN %(first_day)s AND %(last_day)s
+ GROUP BY u.day
+ ORDER BY u.day;
+
+-- cost_by_day --
+SELECT c.day, c.currency, sum(c.cost), sum(c.input_tokens + c.output_tokens) FILTER (WHERE c.cost IS NULL)
+  FROM dom360.analytics_cost_daily AS c
+ WHERE c.tenant_id = %(tenant_id)s AND c.day BETWEEN %(first_day)s AND %(last_day)s
+ GROUP BY c.day, c.currency
+ ORDER BY c.day, c.currency;
+
+-- usage_by_inbox_agent --
+SELECT i.name, c.agent_type, sum(u.messages_count)::bigint, sum(u.total_tokens)::bigint, c.currency, sum(c.cost)
+  FROM dom360.analytics_usage_daily AS u
+  JOIN dom360.analytics_cost_daily AS c
+    ON c.tenant_id = u.tenant_id AND c.day = u.day AND c.inbox_id = u.inbox_id AND c.agent_type = u.agent_type
+  LEFT JOIN dom360.inboxes AS i ON i.tenant_id = u.tenant_id AND i.id = u.inbox_id
+ WHERE u.tenant_id = %(tenant_id)s AND u.day BETWEEN %(first_day)s AND %(last_day)s
+ GROUP BY i.name, u.inbox_id, c.agent_type, c.currency
+ ORDER BY i.name, c.agent_type, c.currency;
+
+-- response_by_day --
+SELECT r.day, r.agent_type, r.turns, r.answered, r.unanswered, r.p50_seconds, r.p95_seconds
+  FROM dom360.analytics_response_daily AS r
+ WHERE r.tenant_id = %(tenant_id)s AND r.day BETWEEN %(first_day)s AND %(last_day)s
+ ORDER BY r.day, r.agent_type;
+
+-- response_month --
+SELECT t.agent_type, count(*), count(t.answered_at), count(*) - count(t.answered_at),
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY t.response_seconds),
+       percentile_cont(0.95) WITHIN GROUP (ORDER BY t.response_seconds)
+  FROM dom360.analytics_response_turns AS t
+ WHERE t.tenant_id = %(tenant_id)s
+   AND t.asked_at >= %(first_day)s::date::timestamp AT TIME ZONE 'UTC'
+   AND t.asked_at < (%(last_day)s::date + 1)::timestamp AT TIME ZONE 'UTC'
+ GROUP BY t.agent_type
+ ORDER BY t.agent_type;
+
+-- funnel --
+SELECT f.stage, f.conversations, f.rate_from_previous, f.rate_from_new, f.median_hours_to_reach
+  FROM dom360.analytics_lead_funnel AS f
+ WHERE f.tenant_id = %(tenant_id)s AND f.month = %(first_day)s
+ ORDER BY f.stage_order;
