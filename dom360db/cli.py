@@ -224,6 +224,159 @@ def refresh_cmd(dsn: str | None, home: Path | None, config_path: Path | None, de
     click.echo(f"refreshed dom360.mv_tenant_consumption_summary in {time.perf_counter() - t0:.2f} s")
 
 
+def _lock_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--lock-timeout and --attempts, shared by the commands that change partitions."""
+    fn = click.option("--attempts", default=10, show_default=True, type=click.IntRange(1, 1000),
+                      help="Tries per step when a lock is not granted within --lock-timeout.")(fn)
+    fn = click.option("--lock-timeout", "lock_timeout_ms", default=2000, show_default=True, metavar="MS",
+                      type=click.IntRange(1, 600_000),
+                      help="Longest wait for a lock per try (writers queued behind it wait no longer).")(fn)
+    return fn
+
+
+@cli.group("partitions")
+def partitions_group() -> None:
+    """Monthly partitions of the time-partitioned tables (dom360.messages): list, ensure, retain."""
+
+
+@partitions_group.command("list")
+@db_options
+@click.option("--table", "table_name", metavar="NAME", help="Only this table (default: every monthly-partitioned table).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def partitions_list_cmd(dsn: str | None, home: Path | None, config_path: Path | None, defines: tuple[str, ...],
+                        table_name: str | None, as_json: bool) -> None:
+    """Each partition: range, estimated rows (from the last ANALYZE), size with indexes."""
+    from dom360db import partitions
+
+    target = Context(dsn, home, config_path, defines).dsn
+    with connect(target) as conn:
+        parts = [p for t in partitions.table_named(conn, table_name) for p in partitions.list_partitions(conn, t)]
+        parked = {name: n for name, n, _, _ in partitions.default_rows(conn)}
+    if as_json:
+        click.echo(json.dumps([{"parent": p.parent, "partition": p.partition,
+                                "from": p.range_from.isoformat() if p.range_from else None,
+                                "to": p.range_to.isoformat() if p.range_to else None,
+                                "default": p.is_default, "estimated_rows": p.estimated_rows,
+                                "rows": parked.get(p.partition) if p.is_default else None,
+                                "total_bytes": p.total_bytes, "detach_pending": p.detach_pending} for p in parts], indent=2))
+        return
+    click.echo(table(
+        ["table", "partition", "range (UTC)", "rows (est.)", "size", "note"],
+        [[p.parent, p.partition, p.range_label,
+          parked.get(p.partition) if p.is_default else ("?" if p.estimated_rows is None else f"{p.estimated_rows:,}"),
+          partitions.human_bytes(p.total_bytes),
+          "DETACH pending (retain finishes it)" if p.detach_pending
+          else ("rows to move: run partitions ensure" if p.is_default and parked.get(p.partition) else None)]
+         for p in parts]))
+
+
+@partitions_group.command("ensure")
+@db_options
+@click.option("--months-ahead", type=click.IntRange(0, 120), help="Months ahead of the current one (default: months_ahead).")
+@click.option("--table", "table_name", metavar="NAME", help="Only this table (default: every monthly-partitioned table).")
+@click.option("--dry-run", is_flag=True, help="Print the DDL each missing month would run; change nothing.")
+@_lock_options
+def partitions_ensure_cmd(dsn: str | None, home: Path | None, config_path: Path | None, defines: tuple[str, ...],
+                          months_ahead: int | None, table_name: str | None, dry_run: bool, lock_timeout_ms: int,
+                          attempts: int) -> None:
+    """Create the missing monthly partitions (idempotent), moving rows parked in the default partition
+    into their month's new partition while writes go on."""
+    from dom360db import partitions
+
+    ctx = Context(dsn, home, config_path, defines)
+    ahead = ctx.params["months_ahead"] if months_ahead is None else months_ahead
+    with connect(ctx.dsn, application_name="dom360db partitions") as conn:
+        plan = [(t, partitions.missing_months(conn, t, ahead)) for t in partitions.table_named(conn, table_name)]
+        total = sum(len(ms) for _, ms in plan)
+        if dry_run:
+            for t, months in plan:
+                for m in months:
+                    click.echo(f"-- {t.parent} {m:%Y-%m}\nBEGIN;\n{partitions.month_ddl(conn, t, m)}\nCOMMIT;\n")
+            _progress(f"dry run: {total} partition(s) would be created on {describe(ctx.dsn)}")
+            return
+        outcome = partitions.Outcome()
+        with click.progressbar(length=total, label="creating partitions", file=sys.stderr) as bar:
+            for t, months in plan:
+                partitions.ensure(conn, t, months, lock_timeout_ms=lock_timeout_ms, attempts=attempts,
+                                  outcome=outcome, advance=lambda: bar.update(1), report=_progress)
+    for label in outcome.created:
+        click.echo(f"created {label}")
+    click.echo(f"{len(outcome.created)} partition(s) created, {outcome.existing} already there"
+               + (f", {outcome.retries} lock retr{'y' if outcome.retries == 1 else 'ies'}" if outcome.retries else ""))
+
+
+@partitions_group.command("retain")
+@db_options
+@click.option("--keep-months", required=True, type=click.IntRange(1, 1200),
+              help="Keep the current month and this many before it; older partitions go.")
+@click.option("--detach-only", is_flag=True, help="Detach old partitions but keep them as tables (to archive).")
+@click.option("--table", "table_name", metavar="NAME", help="Only this table (default: every monthly-partitioned table).")
+@click.option("--dry-run", is_flag=True, help="List what would be detached or dropped; change nothing.")
+@_lock_options
+def partitions_retain_cmd(dsn: str | None, home: Path | None, config_path: Path | None, defines: tuple[str, ...],
+                          keep_months: int, detach_only: bool, table_name: str | None, dry_run: bool,
+                          lock_timeout_ms: int, attempts: int) -> None:
+    """Detach (and drop, unless --detach-only) the partitions older than --keep-months.
+
+    DETACH … CONCURRENTLY where PostgreSQL allows it (no default partition); otherwise a plain DETACH that
+    waits at most --lock-timeout per try. The default partition is never touched.
+    """
+    from dom360db import partitions
+
+    ctx = Context(dsn, home, config_path, defines)
+    with connect(ctx.dsn, application_name="dom360db partitions") as conn:
+        plan = [(t, partitions.expired(conn, t, keep_months)) for t in partitions.table_named(conn, table_name)]
+        total = sum(len(ps) for _, ps in plan)
+        verb = "detach" if detach_only else "detach and drop"
+        if dry_run or not total:
+            for _, parts in plan:
+                for name in parts:
+                    click.echo(f"would {verb} {name}")
+            click.echo(f"{total} partition(s) older than {keep_months} month(s) to {verb}" + (" (dry run)" if dry_run else ""))
+            return
+        outcome = partitions.Outcome()
+        with click.progressbar(length=total, label="retiring partitions", file=sys.stderr) as bar:
+            for t, parts in plan:
+                partitions.retain(conn, t, parts, detach_only=detach_only, lock_timeout_ms=lock_timeout_ms,
+                                  attempts=attempts, outcome=outcome, advance=lambda: bar.update(1), report=_progress)
+    for name in outcome.detached:
+        how = f"(DETACH {outcome.detach_modes[name]})".replace("DETACH plain", "plain DETACH")
+        click.echo(f"{'dropped' if name in outcome.dropped else 'detached (kept as a table)'} {name} {how}")
+    click.echo(f"{len(outcome.detached)} detached, {len(outcome.dropped)} dropped"
+               + (f", {outcome.retries} lock retr{'y' if outcome.retries == 1 else 'ies'}" if outcome.retries else ""))
+
+
+@cli.command("maintain")
+@db_options
+@click.option("--months-ahead", type=click.IntRange(0, 120), help="Months ahead of the current one (default: months_ahead).")
+@_lock_options
+def maintain_cmd(dsn: str | None, home: Path | None, config_path: Path | None, defines: tuple[str, ...],
+                 months_ahead: int | None, lock_timeout_ms: int, attempts: int) -> None:
+    """For cron: partitions ensure, refresh, doctor summary. Idempotent; a second copy started while one
+    runs exits at once (status 0) without doing anything. Exit 1 when doctor has findings."""
+    from dom360db import maintain
+
+    ctx = Context(dsn, home, config_path, defines)
+    ahead = ctx.params["months_ahead"] if months_ahead is None else months_ahead
+    with connect(ctx.dsn, application_name="dom360db maintain") as conn:
+        done = maintain.run(conn, ctx.params, ctx.files(), months_ahead=ahead, lock_timeout_ms=lock_timeout_ms,
+                            attempts=attempts, report=_progress)
+    if not done.ran:
+        holder = f" (backend pid {done.holder_pid})" if done.holder_pid else ""
+        click.echo(f"skipped: another dom360db maintain is running on {describe(ctx.dsn)}{holder}")
+        return
+    p = done.partitions
+    click.echo(table(["step", "result"], [
+        ["partitions ensure", f"{len(p.created)} created" + (f" ({', '.join(p.created)})" if p.created else "")],
+        ["refresh", f"summaries refreshed in {done.refresh_s:.2f} s"],
+        ["doctor", f"{len(done.findings)} finding(s)" if done.findings else "healthy"],
+    ]))
+    if done.findings:
+        click.echo("")
+        click.echo(table(["check", "object", "problem"], [[f.check, f.object, f.problem] for f in done.findings]))
+        raise Dom360Error(f"maintain: doctor reports {len(done.findings)} finding(s) on {describe(ctx.dsn)}")
+
+
 @cli.command("demo")
 @db_options
 def demo_cmd(dsn: str | None, home: Path | None, config_path: Path | None, defines: tuple[str, ...]) -> None:

@@ -80,6 +80,7 @@ SELECT c.oid::regclass::text AS object,
 SELECT format('policy %%s on %%s', p.policyname, format('%%I.%%I', p.schemaname, p.tablename)) AS object,
        CASE WHEN p.permissive <> 'PERMISSIVE' THEN 'is not the expected permissive tenant policy'
             WHEN p.policyname = 'analytics_read' THEN 'reaches beyond the analytics role''s SELECT'
+            WHEN p.policyname = 'owner_maintenance' THEN 'reaches beyond the owner role on a default partition'
             ELSE 'does not restrict both reads and writes to the current tenant: USING ' || coalesce(p.qual, '(none)')
                  || ' WITH CHECK ' || coalesce(p.with_check, '(none)') END AS problem,
        'dom360db migrate --reapply (restores policies/' || p.tablename || '.sql)' AS fix
@@ -87,6 +88,11 @@ SELECT format('policy %%s on %%s', p.policyname, format('%%I.%%I', p.schemaname,
  WHERE p.schemaname = 'dom360'
    AND CASE WHEN p.policyname = 'analytics_read'
             THEN NOT (p.cmd = 'SELECT' AND p.roles = ARRAY[%(analytics_role)s::text]::name[])
+            -- the owner's maintenance policy on a default partition (only the owner has privileges on a partition)
+            WHEN p.policyname = 'owner_maintenance'
+            THEN NOT (p.roles = ARRAY[%(owner_role)s::text]::name[] AND EXISTS (
+                          SELECT FROM pg_partitioned_table pt
+                           WHERE pt.partdefid = format('%%I.%%I', p.schemaname, p.tablename)::regclass))
             ELSE NOT (p.cmd = 'ALL' AND p.permissive = 'PERMISSIVE'
                       AND p.qual ~ '^\(?\w+ = dom360\.current_tenant_id\(\)\)?$'
                       AND p.with_check ~ '^\(?\w+ = dom360\.current_tenant_id\(\)\)?$')
@@ -167,3 +173,11 @@ SELECT format('%%s: %%s', t.oid::regclass, to_char(m.month, 'YYYY-MM')) AS objec
                                      interval '1 month') AS m(month)
  WHERE t.relnamespace = 'dom360'::regnamespace AND pt.partstrat = 'r'
    AND to_regclass(format('%%I.%%I', 'dom360', t.relname || '_' || to_char(m.month, 'YYYY_MM'))) IS NULL;
+
+-- default_partition_rows --
+SELECT d.partition::text AS object,
+       format('%%s row(s) dated outside every partition (%%s .. %%s): stored, but parked; the default partition should be empty',
+              d.row_count, d.oldest, d.newest) AS problem,
+       'dom360db partitions ensure (creates their months'' partitions and moves the rows, while writes go on)' AS fix
+  FROM dom360.default_partition_rows() d
+ WHERE d.row_count > 0;

@@ -33,7 +33,11 @@ def policies(server_dsn: str) -> list[str]:
         migrate_database(dsn)
         with psycopg.connect(dsn) as c:
             return [f"{t}.{p}" for t, p in c.execute(
-                "SELECT tablename, policyname FROM pg_policies WHERE schemaname = 'dom360' ORDER BY 1, 2")]
+                "SELECT p.tablename, p.policyname FROM pg_policies p"
+                " JOIN pg_class c ON c.oid = format('%I.%I', p.schemaname, p.tablename)::regclass"
+                # a partition's own policies guard direct access to the partition, which only the owner has
+                # (it could as well switch RLS off): no test as the app can reach them
+                " WHERE p.schemaname = 'dom360' AND NOT c.relispartition ORDER BY 1, 2")]
 
 
 def main() -> int:

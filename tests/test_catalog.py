@@ -50,6 +50,12 @@ DEFECTS: dict[str, tuple[str, str, str | None]] = {
         "ALTER POLICY analytics_read ON dom360.users TO PUBLIC", None),
     "extra permissive policy": ("policy_fails_open",
         "CREATE POLICY backdoor ON dom360.account_vars USING (true)", None),
+    "owner maintenance policy for everyone": ("policy_fails_open",
+        "ALTER POLICY owner_maintenance ON dom360.messages_default TO PUBLIC", None),
+    "row parked in the default partition": ("default_partition_rows",
+        "SET session_replication_role = replica;"
+        "INSERT INTO dom360.messages_default (tenant_id, conversation_id, inbox_id, message_index, role, content, created_at)"
+        " VALUES (gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), 1, 'user', 'x', '2040-01-01')", None),
     "privilege on a partition": ("partition_privileges",
         "CREATE TABLE dom360.pt (tenant_id uuid NOT NULL, d date NOT NULL) PARTITION BY RANGE (d);"
         "CREATE TABLE dom360.pt_1 PARTITION OF dom360.pt FOR VALUES FROM ('2025-01-01') TO ('2025-02-01');"

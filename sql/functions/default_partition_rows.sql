@@ -1,0 +1,32 @@
+CREATE OR REPLACE FUNCTION dom360.default_partition_rows()
+    RETURNS TABLE (partition regclass, row_count bigint, oldest timestamptz, newest timestamptz)
+    LANGUAGE plpgsql
+    STABLE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+/* For every default partition of a dom360 table partitioned by range: how many rows are parked there
+   (dated outside every partition) and their date range. Exact (a count: the default partition should be
+   empty). SECURITY DEFINER: reading it is the owner's (policy owner_maintenance). For `dom360db doctor`. */
+DECLARE
+    v_default regclass;
+    v_key     text;
+BEGIN
+    FOR v_default, v_key IN
+        SELECT pt.partdefid::regclass, a.attname
+          FROM pg_partitioned_table AS pt
+          JOIN pg_class AS c ON c.oid = pt.partrelid
+          JOIN pg_attribute AS a ON a.attrelid = pt.partrelid AND a.attnum = pt.partattrs[0]
+         WHERE c.relnamespace = 'dom360'::regnamespace AND pt.partstrat = 'r' AND pt.partdefid <> 0
+         ORDER BY c.relname
+    LOOP
+        RETURN QUERY EXECUTE format('SELECT %1$L::regclass, count(*), min(d.%2$I), max(d.%2$I) FROM %1$s AS d',
+                                    v_default, v_key);
+    END LOOP;
+END
+$$;
+
+ALTER FUNCTION dom360.default_partition_rows() OWNER TO {{ owner_role | ident }};
+COMMENT ON FUNCTION dom360.default_partition_rows() IS 'Rows parked in the default partition of each dom360 table partitioned by range (count, oldest, newest): should be none; dom360db partitions ensure moves them. For doctor.';
+REVOKE ALL ON FUNCTION dom360.default_partition_rows() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dom360.default_partition_rows() TO {{ owner_role | ident }};

@@ -1,0 +1,273 @@
+"""Partition lifecycle: out-of-range messages are stored and later moved, creation races with inserts,
+retention of a month still being read, ahead-created partitions under the same isolation, maintain."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import pytest
+
+from dom360db import cli, config, doctor, partitions, sqlfiles
+
+from support import Database, Tenant, seed
+
+
+@pytest.fixture
+def acme(db: Database) -> Tenant:
+    return seed(db, "acme")
+
+
+def run_cli(db: Database, *args: str) -> tuple[int, str, str]:
+    from click.testing import CliRunner
+
+    result = CliRunner().invoke(cli.cli, [args[0], *args[1:2], "--dsn", db.admin_dsn, *args[2:]]
+                                if args[0] == "partitions" else [args[0], "--dsn", db.admin_dsn, *args[1:]])
+    return result.exit_code, result.stdout, result.stderr if result.stderr_bytes is not None else ""
+
+
+def insert_at(db: Database, tenant: Tenant, when: datetime, content: str = "hello", conn: psycopg.Connection | None = None
+              ) -> tuple[int, int]:
+    """A plain INSERT as the app, dated `when`: returns (message_index, total_tokens)."""
+    own = conn is None
+    c = conn or db.app()
+    try:
+        with c.transaction():
+            c.execute("SELECT dom360.set_tenant(%s)", [tenant.id])
+            row = c.execute("INSERT INTO dom360.messages (conversation_id, role, content, input_tokens, output_tokens,"
+                            " created_at) VALUES (%s, 'user', %s, 3, 4, %s) RETURNING message_index, total_tokens",
+                            [tenant.conversation, content, when]).fetchone()
+            assert row is not None
+            return row[0], row[1]
+    finally:
+        if own:
+            c.close()
+
+
+def where_stored(db: Database) -> dict[str, int]:
+    with db.admin() as c:
+        return {r[0]: r[1] for r in c.execute(
+            "SELECT tableoid::regclass::text, count(*) FROM dom360.messages GROUP BY 1")}
+
+
+def month_start(months_from_now: int) -> datetime:
+    today = datetime.now(UTC)
+    y, m = divmod(today.year * 12 + today.month - 1 + months_from_now, 12)
+    return datetime(y, m + 1, 1, tzinfo=UTC)
+
+
+def messages_table(db: Database) -> partitions.Table:
+    with db.admin() as c:
+        return partitions.table_named(c, "messages")[0]
+
+
+def test_a_message_dated_outside_every_partition_is_stored_reported_and_moved(db: Database, acme: Tenant) -> None:
+    future = datetime(2031, 3, 5, 12, 0, tzinfo=UTC)
+    past = datetime(1999, 12, 31, 23, 59, tzinfo=UTC)
+    assert insert_at(db, acme, future) == (1, 7)
+    assert insert_at(db, acme, past) == (2, 7)
+    assert where_stored(db) == {"dom360.messages_default": 2}
+
+    with db.admin() as c:
+        findings = [f for f in doctor.run(c, config.DEFAULTS, sqlfiles.load(dict(config.DEFAULTS)))
+                    if f.check == "default_partition_rows"]
+    assert [(f.object, f.problem.split(" ")[0]) for f in findings] == [("dom360.messages_default", "2")]
+
+    code, out, _ = run_cli(db, "partitions", "ensure")
+    assert code == 0, out
+    assert "created dom360.messages 1999-12" in out and "created dom360.messages 2031-03" in out
+    assert where_stored(db) == {"dom360.messages_1999_12": 1, "dom360.messages_2031_03": 1}
+    with db.admin() as c:
+        assert [f for f in doctor.run(c, config.DEFAULTS, sqlfiles.load(dict(config.DEFAULTS)))] == []
+        # the moved rows kept everything the trigger gave them, and the counters still match
+        assert c.execute("SELECT array_agg(message_index ORDER BY created_at), sum(total_tokens) FROM dom360.messages"
+                         ).fetchone() == ([2, 1], 14)
+        assert c.execute("SELECT sum(messages_count) FROM dom360.consumption_inbox_daily").fetchone()[0] == 2
+    # idempotent: nothing left to do
+    code, out, _ = run_cli(db, "partitions", "ensure")
+    assert code == 0 and "0 partition(s) created" in out
+
+
+def test_partition_creation_races_with_inserts_into_the_new_month(db: Database, acme: Tenant) -> None:
+    """Eight writers insert rows dated in a month that has no partition yet (so into the default partition)
+    while `ensure` creates that month: no insert is refused, every row ends in the new partition exactly once."""
+    month = month_start(7)  # beyond the 3 months created ahead
+    table = messages_table(db)
+    writers, per_writer = 8, 60
+    started = threading.Barrier(writers + 1)
+    failures: list[BaseException] = []
+    seen: list[int] = []
+    lock = threading.Lock()
+
+    def write(k: int) -> None:
+        try:
+            with db.app() as c:
+                started.wait(timeout=30)
+                for i in range(per_writer):
+                    idx, _ = insert_at(db, acme, month + timedelta(hours=k, minutes=i), f"w{k} m{i}", conn=c)
+                    with lock:
+                        seen.append(idx)
+        except BaseException as exc:  # noqa: BLE001 - asserted below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=write, args=(k,)) for k in range(writers)]
+    for t in threads:
+        t.start()
+    started.wait(timeout=30)
+    outcome = partitions.Outcome()
+    with psycopg.connect(db.admin_dsn, autocommit=True) as c:
+        while True:  # let some rows land in the default partition first
+            if c.execute("SELECT count(*) FROM ONLY dom360.messages_default").fetchone()[0] >= 20:  # type: ignore[index]
+                break
+        partitions.ensure(c, table, [month.date()], lock_timeout_ms=5000, attempts=5, outcome=outcome)
+    for t in threads:
+        t.join(timeout=120)
+    assert failures == []
+    assert outcome.created == [f"dom360.messages {month:%Y-%m}"]
+    total = writers * per_writer
+    assert sorted(seen) == list(range(1, total + 1))
+    assert where_stored(db) == {f"dom360.messages_{month:%Y_%m}": total}
+
+
+def test_retention_of_a_month_still_being_read(db: Database, acme: Tenant) -> None:
+    """An old month is detached while a transaction is reading it: the reader keeps its rows, writers of the
+    current month are not refused, and retention completes once the reader is done."""
+    old = month_start(-14)
+    with db.admin() as c:
+        c.execute("SELECT dom360.create_month_partition('dom360.messages', %s)", [old.date()])
+    insert_at(db, acme, old + timedelta(days=2))
+    table = messages_table(db)
+    with db.app() as reader:
+        reader.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        reader.execute("SELECT dom360.set_tenant(%s)", [acme.id])
+        assert reader.execute("SELECT count(*) FROM dom360.messages WHERE created_at < %s",
+                              [old + timedelta(days=31)]).fetchone()[0] == 1  # type: ignore[index]
+        with psycopg.connect(db.admin_dsn, autocommit=True) as c:
+            assert partitions.expired(c, table, 12) == [f"dom360.messages_{old:%Y_%m}"]
+            outcome = partitions.Outcome()
+            with pytest.raises(Exception, match="lock not granted after 2 attempt"):
+                partitions.retain(c, table, [f"dom360.messages_{old:%Y_%m}"], detach_only=False, lock_timeout_ms=200,
+                                  attempts=2, outcome=outcome)
+            assert outcome.retries == 1 and outcome.detached == []
+        insert_at(db, acme, datetime.now(UTC))  # writers were never refused meanwhile
+        assert reader.execute("SELECT count(*) FROM dom360.messages WHERE created_at < %s",
+                              [old + timedelta(days=31)]).fetchone()[0] == 1  # type: ignore[index]
+        reader.execute("COMMIT")
+    code, out, _ = run_cli(db, "partitions", "retain", "--keep-months", "12")
+    assert code == 0, out
+    assert f"dropped dom360.messages_{old:%Y_%m}" in out
+    assert f"dom360.messages_{old:%Y_%m}" not in where_stored(db)
+    with db.admin() as c:
+        assert c.execute("SELECT to_regclass(%s)", [f"dom360.messages_{old:%Y_%m}"]).fetchone()[0] is None  # type: ignore[index]
+
+
+def test_retain_detach_only_keeps_a_locked_down_table(db: Database, acme: Tenant) -> None:
+    old = month_start(-3)
+    with db.admin() as c:
+        c.execute("SELECT dom360.create_month_partition('dom360.messages', %s)", [old.date()])
+    insert_at(db, acme, old + timedelta(days=1))
+    code, out, _ = run_cli(db, "partitions", "retain", "--keep-months", "2", "--detach-only")
+    assert code == 0, out
+    name = f"dom360.messages_{old:%Y_%m}"
+    assert f"detached (kept as a table) {name}" in out
+    with db.admin() as c:
+        assert c.execute(f"SELECT count(*) FROM {name}").fetchone()[0] == 1  # type: ignore[index]
+        assert c.execute("SELECT relispartition, relforcerowsecurity FROM pg_class WHERE oid = %s::regclass",
+                         [name]).fetchone() == (False, True)
+        assert "Archive it" in c.execute("SELECT obj_description(%s::regclass)", [name]).fetchone()[0]  # type: ignore[index]
+        # the month cannot be silently re-created over the kept table
+        with pytest.raises(psycopg.errors.DuplicateTable, match="not a partition"):
+            c.execute("SELECT dom360.create_month_partition('dom360.messages', %s)", [old.date()])
+    with db.app() as c, c.transaction(), pytest.raises(psycopg.errors.InsufficientPrivilege):
+        c.execute(f"SELECT * FROM {name}")
+
+
+def test_detach_concurrently_where_the_server_allows_it(db: Database) -> None:
+    """A monthly table without a default partition is retained with DETACH … CONCURRENTLY."""
+    with db.admin() as c:
+        c.execute("SET ROLE dom360_owner")
+        c.execute("CREATE TABLE dom360.events (tenant_id uuid NOT NULL, at timestamptz NOT NULL) PARTITION BY RANGE (at)")
+        c.execute("RESET ROLE")
+        old = month_start(-5)
+        c.execute("SELECT dom360.ensure_month_partitions('dom360.events', 0)")
+        c.execute("SELECT dom360.create_month_partition('dom360.events', %s)", [old.date()])
+        table = partitions.table_named(c, "events")[0]
+        assert table.default_partition is None
+        outcome = partitions.Outcome()
+        partitions.retain(c, table, partitions.expired(c, table, 2), detach_only=False, lock_timeout_ms=1000, attempts=1,
+                          outcome=outcome)
+        assert outcome.dropped == [f"dom360.events_{old:%Y_%m}"]
+        assert outcome.detach_modes == {f"dom360.events_{old:%Y_%m}": "CONCURRENTLY"}
+
+
+def test_partitions_created_ahead_have_the_same_isolation(db: Database, acme: Tenant) -> None:
+    """Months created by ensure (ahead, and from parked rows) pass every catalog check and isolate tenants."""
+    other = seed(db, "globex")
+    code, out, _ = run_cli(db, "partitions", "ensure", "--months-ahead", "9")
+    assert code == 0, out
+    far = month_start(9) + timedelta(days=3)
+    insert_at(db, acme, far, "acme far")
+    insert_at(db, other, far, "globex far")
+    with db.admin() as c:
+        assert doctor.run(c, config.DEFAULTS, sqlfiles.load(dict(config.DEFAULTS))) == []
+        part = f"dom360.messages_{far:%Y_%m}"
+        assert c.execute("SELECT relrowsecurity AND relforcerowsecurity, relowner::regrole::text FROM pg_class"
+                         " WHERE oid = %s::regclass", [part]).fetchone() == (True, "dom360_owner")
+        assert c.execute("SELECT count(*) FROM pg_policy WHERE polrelid = %s::regclass AND polname = 'tenant_isolation'",
+                         [part]).fetchone()[0] == 1  # type: ignore[index]
+        assert c.execute("SELECT count(*) FROM pg_trigger WHERE tgrelid = %s::regclass AND NOT tgisinternal", [part]
+                         ).fetchone()[0] == 1  # type: ignore[index]
+    for tenant, mine in ((acme, "acme far"), (other, "globex far")):
+        with db.app() as c, c.transaction():
+            c.execute("SELECT dom360.set_tenant(%s)", [tenant.id])
+            assert [r[0] for r in c.execute("SELECT content FROM dom360.messages WHERE created_at >= %s", [far])] == [mine]
+    with db.app() as c, c.transaction():  # no tenant: no rows, no writes
+        assert c.execute("SELECT count(*) FROM dom360.messages WHERE created_at >= %s", [far]).fetchone()[0] == 0  # type: ignore[index]
+
+
+def test_ensure_dry_run_prints_the_ddl_and_changes_nothing(db: Database) -> None:
+    code, out, _ = run_cli(db, "partitions", "ensure", "--months-ahead", "5", "--dry-run")
+    assert code == 0
+    nxt = month_start(4)
+    assert f"CREATE TABLE dom360.messages_{nxt:%Y_%m} (LIKE dom360.messages" in out
+    assert f"ALTER TABLE dom360.messages ATTACH PARTITION dom360.messages_{nxt:%Y_%m}" in out
+    with db.admin() as c:
+        assert c.execute("SELECT to_regclass(%s)", [f"dom360.messages_{nxt:%Y_%m}"]).fetchone()[0] is None  # type: ignore[index]
+
+
+def test_list_shows_ranges_rows_and_sizes(db: Database, acme: Tenant) -> None:
+    insert_at(db, acme, datetime(2031, 1, 1, tzinfo=UTC))
+    code, out, _ = run_cli(db, "partitions", "list")
+    assert code == 0
+    assert f"dom360.messages_{datetime.now(UTC):%Y_%m}" in out
+    default_line = next(line for line in out.splitlines() if "messages_default" in line)
+    assert "DEFAULT" in default_line and "rows to move" in default_line and " 1 " in default_line
+
+
+def test_maintain_is_idempotent_and_refuses_a_second_copy(db: Database, acme: Tenant) -> None:
+    insert_at(db, acme, datetime(2032, 6, 1, tzinfo=UTC))
+    code, out, _ = run_cli(db, "maintain")
+    assert code == 0, out
+    assert "1 created (dom360.messages 2032-06)" in out and "healthy" in out
+    code, out, _ = run_cli(db, "maintain")
+    assert code == 0 and "0 created" in out
+    with db.admin() as holder:
+        assert holder.execute("SELECT pg_try_advisory_lock(hashtextextended('dom360db maintain', 0))").fetchone()[0]
+        pid = holder.info.backend_pid
+        code, out, _ = run_cli(db, "maintain")
+    assert code == 0
+    assert out.startswith("skipped: another dom360db maintain is running") and f"pid {pid}" in out
+
+
+def test_bad_table_and_month_are_one_line_errors(db: Database) -> None:
+    res = subprocess.run([sys.executable, "-m", "dom360db", "partitions", "ensure", "--table", "conversations",
+                          "--dsn", db.admin_dsn], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 1 and "Traceback" not in res.stderr and res.stderr.count("\n") == 1
+    assert res.stderr.startswith("dom360db: error: conversations is not a table partitioned by month")
+    with db.admin() as c, pytest.raises(psycopg.errors.InvalidParameterValue):
+        c.execute("SELECT dom360.create_month_partition('dom360.conversations', '2030-01-01')")
+    with db.admin() as c, pytest.raises(psycopg.errors.InvalidParameterValue, match="finite"):
+        c.execute("SELECT dom360.month_partition_ddl('dom360.messages', 'infinity')")
