@@ -9,17 +9,20 @@ AS $$
    setting is made: a tenant id the caller could not otherwise see is never confirmed. */
 DECLARE
     v_status text;
+    v_set    text;
 BEGIN
     IF p_tenant_id IS NULL THEN
         RAISE EXCEPTION 'dom360.set_tenant: tenant id must not be NULL' USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    PERFORM set_config('app.tenant_id', p_tenant_id::text, true);
+    -- An assignment, not PERFORM: PL/pgSQL evaluates it as a simple expression, without a trip through the
+    -- executor (PERFORM runs a SELECT); set_tenant starts every transaction.
+    v_set := set_config('app.tenant_id', p_tenant_id::text, true);
     SELECT t.status INTO v_status FROM dom360.tenants AS t WHERE t.id = p_tenant_id;
     IF v_status IS NULL THEN
-        PERFORM set_config('app.tenant_id', '', true);
+        v_set := set_config('app.tenant_id', '', true);
         RAISE EXCEPTION 'dom360.set_tenant: unknown tenant %', p_tenant_id USING ERRCODE = 'no_data_found';
     ELSIF v_status <> 'active' THEN
-        PERFORM set_config('app.tenant_id', '', true);
+        v_set := set_config('app.tenant_id', '', true);
         RAISE EXCEPTION 'dom360.set_tenant: tenant % is %', p_tenant_id, v_status USING ERRCODE = 'insufficient_privilege';
     END IF;
 END
