@@ -271,3 +271,39 @@ def test_bad_table_and_month_are_one_line_errors(db: Database) -> None:
         c.execute("SELECT dom360.create_month_partition('dom360.conversations', '2030-01-01')")
     with db.admin() as c, pytest.raises(psycopg.errors.InvalidParameterValue, match="finite"):
         c.execute("SELECT dom360.month_partition_ddl('dom360.messages', 'infinity')")
+
+
+def test_tenant_recent_messages_reads_few_partitions_and_still_finds_old_and_parked_rows(db: Database, acme: Tenant) -> None:
+    """The default partition must not turn the tenant's last-messages read into a scan of every month: with
+    enough recent messages only the months that always exist are read; with fewer, older months, parked rows
+    included, complete the answer (future-dated rows never)."""
+    old = month_start(-14) + timedelta(days=3)
+    with db.admin() as c:
+        c.execute("SELECT dom360.create_month_partition('dom360.messages', %s)", [old.date()])
+    insert_at(db, acme, datetime(1999, 5, 1, tzinfo=UTC), "parked 1999")
+    insert_at(db, acme, old, "old")
+    insert_at(db, acme, datetime(2031, 5, 1, tzinfo=UTC), "future")
+    for k in range(3):
+        insert_at(db, acme, datetime.now(UTC) - timedelta(minutes=10 - k), f"recent {k}")
+
+    def read(limit: int) -> tuple[list[str], list[str]]:
+        notices: list[str] = []
+        with db.admin() as c:
+            c.add_notice_handler(lambda d: notices.append(d.message_primary or ""))
+            c.execute("LOAD 'auto_explain'")
+            for setting in ("log_min_duration = 0", "log_analyze = on", "log_nested_statements = on",
+                            "log_level = notice", "log_timing = off"):
+                c.execute(f"SET auto_explain.{setting}")
+            c.execute("SET ROLE dom360_app")
+            with c.transaction():
+                c.execute("SELECT dom360.set_tenant(%s)", [acme.id])
+                got = [r[0] for r in c.execute("SELECT content FROM dom360.tenant_recent_messages(%s)", [limit])]
+        scanned = [ln.split(" on ")[1].split()[0] for n in notices for ln in n.splitlines()
+                   if " Scan " in ln and " on messages_" in ln and "never executed" not in ln]
+        return got, scanned
+
+    got, scanned = read(3)
+    assert got == ["recent 2", "recent 1", "recent 0"]
+    assert len(scanned) <= 2 and "messages_default" not in scanned, scanned
+    got, _ = read(10)
+    assert got == ["recent 2", "recent 1", "recent 0", "old", "parked 1999"]
