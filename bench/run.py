@@ -129,7 +129,7 @@ SELECT c.relname,
        (regexp_match(pg_get_expr(c.relpartbound, c.oid), $$FROM \('([^']+)'\) TO \('([^']+)'\)$$))[2]::timestamptz
   FROM pg_inherits AS i JOIN pg_class AS c ON c.oid = i.inhrelid
  WHERE i.inhparent = 'dom360.messages'::regclass
- ORDER BY 2
+ ORDER BY 2 NULLS LAST
 """
 
 MESSAGE_COLUMNS = (
@@ -692,7 +692,8 @@ def create_twin(conn: psycopg.Connection[Any]) -> int:
             conn.execute(
                 sql.SQL("CREATE TABLE {} PARTITION OF {} FOR VALUES FROM ({}) TO ({})").format(
                     sql.Identifier(SCHEMA, name), sql.Identifier(SCHEMA, "messages"), sql.Literal(lo), sql.Literal(hi)
-                )
+                ) if lo is not None else sql.SQL("CREATE TABLE {} PARTITION OF {} DEFAULT").format(
+                    sql.Identifier(SCHEMA, name), sql.Identifier(SCHEMA, "messages"))
             )
         # Fair to (a) when dom360.messages already holds rows in the partitions the writes go to (--reuse): copy them.
         cols = sql.SQL(", ").join(sql.Identifier(c) for c in MESSAGE_COLUMNS)
@@ -720,7 +721,8 @@ def create_seed(conn: psycopg.Connection[Any]) -> None:
                 sql.SQL("CREATE TABLE {} PARTITION OF {} FOR VALUES FROM ({}) TO ({})").format(
                     sql.Identifier(SEED_SCHEMA, name), sql.Identifier(SEED_SCHEMA, "messages"), sql.Literal(lo),
                     sql.Literal(hi)
-                )
+                ) if lo is not None else sql.SQL("CREATE TABLE {} PARTITION OF {} DEFAULT").format(
+                    sql.Identifier(SEED_SCHEMA, name), sql.Identifier(SEED_SCHEMA, "messages"))
             )
         for stmt in SEED_DATA_SQL:
             conn.execute(stmt)
