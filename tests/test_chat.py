@@ -311,6 +311,9 @@ def test_conversation_with_messages_cannot_be_deleted_rekeyed_or_renumbered(db: 
          errors.InsufficientPrivilege),
         ("UPDATE dom360.conversations SET message_count = message_count + 1 WHERE id = %s", [acme.conversation],
          errors.InsufficientPrivilege),
+        # a conversation cannot start numbering anywhere but 1
+        ("INSERT INTO dom360.conversations (inbox_id, external_id, message_count) VALUES (%s, 'late', 7)",
+         [acme.inbox], errors.InsufficientPrivilege),
     ):
         with pytest.raises(error):
             in_tenant(db, acme.id, stmt, args)

@@ -63,8 +63,8 @@ def test_table_list_matches_the_catalog(db: Database) -> None:
         rows = c.execute(
             "SELECT c.relname, p.priv FROM pg_class c CROSS JOIN unnest(ARRAY['SELECT','INSERT','UPDATE','DELETE']) p(priv)"
             " WHERE c.relnamespace = 'dom360'::regnamespace AND c.relkind IN ('r','p') AND NOT c.relispartition"
-            # UPDATE may be granted per column (conversations: every column but message_count)
-            "   AND CASE WHEN p.priv = 'UPDATE' THEN has_any_column_privilege('dom360_app', c.oid, p.priv)"
+            # INSERT and UPDATE may be granted per column (conversations: every column but message_count)
+            "   AND CASE WHEN p.priv IN ('INSERT', 'UPDATE') THEN has_any_column_privilege('dom360_app', c.oid, p.priv)"
             "            ELSE has_table_privilege('dom360_app', c.oid, p.priv) END").fetchall()
         tables = {r[0] for r in c.execute(
             "SELECT relname FROM pg_class WHERE relnamespace = 'dom360'::regnamespace AND relkind IN ('r','p') "
@@ -75,8 +75,9 @@ def test_table_list_matches_the_catalog(db: Database) -> None:
         granted.setdefault(table, set()).add(priv)
     assert granted == {t: set(p) for t, p in APP_PRIVILEGES.items()}
     with db.admin() as c:  # the numbering counter is moved by the messages trigger (the owner) only
-        assert c.execute("SELECT has_column_privilege('dom360_app', 'dom360.conversations', 'message_count', 'UPDATE')"
-                         ).fetchone() == (False,)
+        for priv in ("INSERT", "UPDATE"):
+            assert c.execute("SELECT has_column_privilege('dom360_app', 'dom360.conversations', 'message_count', %s)",
+                             [priv]).fetchone() == (False,)
 
 
 # --- fail closed -------------------------------------------------------------------------------------
