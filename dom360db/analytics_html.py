@@ -77,12 +77,12 @@ def usage_chart(rep: Report, width: int = 940, height: int = 260) -> str:
 
 def funnel_chart(rep: Report, width: int = 940) -> str:
     """One centred bar per stage, as wide as its share of the month's new conversations."""
-    row_h, label_w = 34, 150
+    row_h, label_w, detail_w = 34, 120, 300  # stage names left, figures right (up to ~45 characters)
     stages = rep.funnel
     if not stages or stages[0].conversations == 0:
         return '<p class="muted">No conversation was created this month.</p>'
     base = stages[0].conversations
-    plot_w = width - 2 * label_w
+    plot_w = width - label_w - detail_w
     height = row_h * len(stages) + 4
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
              f'aria-label="lead funnel">']
@@ -97,7 +97,7 @@ def funnel_chart(rep: Report, width: int = 940) -> str:
         parts.append(f'<g><title>{escape(f.stage)}: {escape(detail)}</title>'
                      f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{row_h - 6}" rx="3" fill="{colour}"/></g>')
         parts.append(f'<text x="{label_w - 8}" y="{y + row_h / 2 + 1}" text-anchor="end">{escape(f.stage)}</text>')
-        parts.append(f'<text x="{width - label_w + 8}" y="{y + row_h / 2 + 1}">{escape(detail)}</text>')
+        parts.append(f'<text x="{width - detail_w + 8}" y="{y + row_h / 2 + 1}">{escape(detail)}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
