@@ -278,10 +278,13 @@ def test_tenant_recent_messages_reads_few_partitions_and_still_finds_old_and_par
     enough recent messages only the months that always exist are read; with fewer, older months, parked rows
     included, complete the answer (future-dated rows never)."""
     old = month_start(-14) + timedelta(days=3)
+    two_back = month_start(-2) + timedelta(days=5)
     with db.admin() as c:
-        c.execute("SELECT dom360.create_month_partition('dom360.messages', %s)", [old.date()])
+        for when in (old, two_back):
+            c.execute("SELECT dom360.create_month_partition('dom360.messages', %s)", [when.date()])
     insert_at(db, acme, datetime(1999, 5, 1, tzinfo=UTC), "parked 1999")
     insert_at(db, acme, old, "old")
+    insert_at(db, acme, two_back, "two months back")
     insert_at(db, acme, datetime(2031, 5, 1, tzinfo=UTC), "future")
     for k in range(3):
         insert_at(db, acme, datetime.now(UTC) - timedelta(minutes=10 - k), f"recent {k}")
@@ -305,5 +308,8 @@ def test_tenant_recent_messages_reads_few_partitions_and_still_finds_old_and_par
     got, scanned = read(3)
     assert got == ["recent 2", "recent 1", "recent 0"]
     assert len(scanned) <= 2 and "messages_default" not in scanned, scanned
-    got, _ = read(10)
-    assert got == ["recent 2", "recent 1", "recent 0", "old", "parked 1999"]
+    got, scanned = read(4)  # one month further back: its partition alone
+    assert got == ["recent 2", "recent 1", "recent 0", "two months back"]
+    assert scanned[-1] == f"messages_{two_back:%Y_%m}" and len(scanned) <= 3, scanned
+    got, _ = read(10)  # beyond the gap: older partitions and the parked rows
+    assert got == ["recent 2", "recent 1", "recent 0", "two months back", "old", "parked 1999"]
