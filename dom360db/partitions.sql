@@ -30,7 +30,7 @@ SELECT i.inhparent::regclass::text AS parent,
  ORDER BY b.range_from NULLS LAST;
 
 -- missing_months --
-SELECT m::date FROM dom360.missing_month_partitions(%(parent)s::regclass, %(months_ahead)s) AS m GROUP BY m ORDER BY m;
+SELECT m FROM dom360.missing_month_partitions(%(parent)s::regclass, %(months_ahead)s) AS m;
 
 -- lock_timeout --
 SELECT set_config('lock_timeout', %(ms)s || 'ms', true);

@@ -12,7 +12,7 @@ DECLARE
     v_created integer := 0;
     v_month   date;
 BEGIN
-    FOR v_month IN SELECT DISTINCT m FROM dom360.missing_month_partitions(p_parent, p_months_ahead) AS m ORDER BY m LOOP
+    FOR v_month IN SELECT m FROM dom360.missing_month_partitions(p_parent, p_months_ahead) AS m LOOP
         IF dom360.create_month_partition(p_parent, v_month) THEN
             v_created := v_created + 1;
         END IF;

@@ -5,7 +5,7 @@ CREATE OR REPLACE FUNCTION dom360.missing_month_partitions(p_parent regclass, p_
     SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
-/* The months (first day, UTC) that dom360.ensure_month_partitions() would create partitions for: every
+/* The months (first day, UTC; each once) that dom360.ensure_month_partitions() would create partitions for: every
    month from {{ months_behind }} month(s) ago to p_months_ahead months ahead without a partition, and
    every month with rows parked in the default partition. SECURITY DEFINER: reading the default partition
    is the owner's (policy owner_maintenance). */
@@ -14,6 +14,8 @@ DECLARE
     v_table   text;
     v_key     text;
     v_default regclass;
+    v_first   date := date_trunc('month', now() AT TIME ZONE 'UTC') - interval '{{ months_behind }} month';
+    v_last    date := date_trunc('month', now() AT TIME ZONE 'UTC') + make_interval(months => p_months_ahead);
 BEGIN
     IF p_months_ahead IS NULL OR p_months_ahead < 0 OR p_months_ahead > 120 THEN
         RAISE EXCEPTION 'dom360.missing_month_partitions: months ahead must be between 0 and 120, not %',
@@ -31,14 +33,13 @@ BEGIN
     END IF;
     RETURN QUERY
         SELECT m.month::date
-          FROM generate_series(date_trunc('month', now() AT TIME ZONE 'UTC') - interval '{{ months_behind }} month',
-                               date_trunc('month', now() AT TIME ZONE 'UTC') + make_interval(months => p_months_ahead),
-                               interval '1 month') AS m(month)
+          FROM generate_series(v_first, v_last, interval '1 month') AS m(month)
          WHERE to_regclass(format('%I.%I', v_schema, v_table || '_' || to_char(m.month, 'YYYY_MM'))) IS NULL;
-    IF v_default IS NOT NULL THEN
+    IF v_default IS NOT NULL THEN  -- months outside that window (those inside it are listed already)
         RETURN QUERY EXECUTE format(
             'SELECT DISTINCT date_trunc(''month'', d.%1$I AT TIME ZONE ''UTC'')::date FROM %2$s AS d '
-            'WHERE isfinite(d.%1$I) ORDER BY 1', v_key, v_default);
+            'WHERE isfinite(d.%1$I) AND NOT (d.%1$I >= $1 AND d.%1$I < $2) ORDER BY 1', v_key, v_default)
+            USING v_first::timestamp AT TIME ZONE 'UTC', (v_last + interval '1 month')::timestamp AT TIME ZONE 'UTC';
     END IF;
 END
 $$;
