@@ -301,8 +301,7 @@ def partitions_ensure_cmd(dsn: str | None, home: Path | None, config_path: Path 
                                   outcome=outcome, advance=lambda: bar.update(1), report=_progress)
     for label in outcome.created:
         click.echo(f"created {label}")
-    click.echo(f"{len(outcome.created)} partition(s) created, {outcome.existing} already there"
-               + (f", {outcome.retries} lock retr{'y' if outcome.retries == 1 else 'ies'}" if outcome.retries else ""))
+    click.echo(f"{len(outcome.created)} partition(s) created, {outcome.existing} already there{outcome.retries_note}")
 
 
 @partitions_group.command("retain")
@@ -342,8 +341,7 @@ def partitions_retain_cmd(dsn: str | None, home: Path | None, config_path: Path 
     for name in outcome.detached:
         how = f"(DETACH {outcome.detach_modes[name]})".replace("DETACH plain", "plain DETACH")
         click.echo(f"{'dropped' if name in outcome.dropped else 'detached (kept as a table)'} {name} {how}")
-    click.echo(f"{len(outcome.detached)} detached, {len(outcome.dropped)} dropped"
-               + (f", {outcome.retries} lock retr{'y' if outcome.retries == 1 else 'ies'}" if outcome.retries else ""))
+    click.echo(f"{len(outcome.detached)} detached, {len(outcome.dropped)} dropped{outcome.retries_note}")
 
 
 @cli.command("maintain")

@@ -15,7 +15,7 @@ from typing import Any
 import psycopg
 
 from dom360db import doctor, partitions
-from dom360db.queries import named_queries, query
+from dom360db.queries import query
 from dom360db.sqlfiles import SqlFile
 
 
@@ -28,15 +28,11 @@ class Maintenance:
     findings: list[doctor.Finding] = field(default_factory=list)
 
 
-def _q(name: str) -> str:
-    return named_queries("partitions.sql")[name]
-
-
 def run(conn: psycopg.Connection, params: Mapping[str, Any], files: Sequence[SqlFile], *, months_ahead: int,
         lock_timeout_ms: int, attempts: int, report: partitions.Report = lambda s: None) -> Maintenance:
     """One maintenance pass on an autocommit connection (a superuser or a member of the owner role)."""
-    if not conn.execute(_q("try_maintain_lock")).fetchone()[0]:  # type: ignore[index]
-        holder = conn.execute(_q("maintain_lock_holder")).fetchone()
+    if not conn.execute(partitions.query("try_maintain_lock")).fetchone()[0]:  # type: ignore[index]
+        holder = conn.execute(partitions.query("maintain_lock_holder")).fetchone()
         return Maintenance(ran=False, holder_pid=holder[0] if holder else None)
     try:
         done = Maintenance()
@@ -50,4 +46,4 @@ def run(conn: psycopg.Connection, params: Mapping[str, Any], files: Sequence[Sql
         done.findings = doctor.run(conn, params, files)
         return done
     finally:
-        conn.execute(_q("maintain_unlock"))
+        conn.execute(partitions.query("maintain_unlock"))

@@ -31,7 +31,8 @@ Report = Callable[[str], None]
 RETRY_PAUSE_S = 0.5
 
 
-def _q(name: str) -> str:
+def query(name: str) -> str:
+    """A named query of `partitions.sql` (also the maintain lock's)."""
     return named_queries("partitions.sql")[name]
 
 
@@ -69,9 +70,16 @@ class Outcome:
     dropped: list[str] = field(default_factory=list)
     retries: int = 0
 
+    @property
+    def retries_note(self) -> str:
+        """", 2 lock retries" for a summary line; empty when every lock came at once."""
+        if not self.retries:
+            return ""
+        return f", {self.retries} lock retr{'y' if self.retries == 1 else 'ies'}"
+
 
 def tables(conn: psycopg.Connection) -> list[Table]:
-    return [Table(*row) for row in conn.execute(_q("tables"))]
+    return [Table(*row) for row in conn.execute(query("tables"))]
 
 
 def table_named(conn: psycopg.Connection, name: str | None) -> list[Table]:
@@ -88,21 +96,21 @@ def table_named(conn: psycopg.Connection, name: str | None) -> list[Table]:
 
 
 def list_partitions(conn: psycopg.Connection, table: Table) -> list[Partition]:
-    return [Partition(*row) for row in conn.execute(_q("list"), {"parent": table.parent})]
+    return [Partition(*row) for row in conn.execute(query("list"), {"parent": table.parent})]
 
 
 def missing_months(conn: psycopg.Connection, table: Table, months_ahead: int) -> list[date]:
-    return [r[0] for r in conn.execute(_q("missing_months"), {"parent": table.parent, "months_ahead": months_ahead})]
+    return [r[0] for r in conn.execute(query("missing_months"), {"parent": table.parent, "months_ahead": months_ahead})]
 
 
 def month_ddl(conn: psycopg.Connection, table: Table, month: date) -> str:
-    return conn.execute(_q("month_ddl"), {"parent": table.parent, "month": month}).fetchone()[0]  # type: ignore[index]
+    return conn.execute(query("month_ddl"), {"parent": table.parent, "month": month}).fetchone()[0]  # type: ignore[index]
 
 
 @contextmanager
 def _bounded(conn: psycopg.Connection, lock_timeout_ms: int) -> Iterator[None]:
     with conn.transaction():
-        conn.execute(_q("lock_timeout"), {"ms": str(lock_timeout_ms)})
+        conn.execute(query("lock_timeout"), {"ms": str(lock_timeout_ms)})
         yield
 
 
@@ -129,7 +137,7 @@ def ensure(conn: psycopg.Connection, table: Table, months: list[date], *, lock_t
 
         def step(month: date = month, label: str = label) -> None:
             with _bounded(conn, lock_timeout_ms):
-                made = conn.execute(_q("create_month"), {"parent": table.parent, "month": month}).fetchone()[0]  # type: ignore[index]
+                made = conn.execute(query("create_month"), {"parent": table.parent, "month": month}).fetchone()[0]  # type: ignore[index]
             if made:
                 outcome.created.append(label)
             else:
@@ -145,7 +153,7 @@ def _qualified(name: str) -> sql.Identifier:
 
 
 def expired(conn: psycopg.Connection, table: Table, keep_months: int) -> list[str]:
-    return [r[0] for r in conn.execute(_q("expired"), {"parent": table.parent, "keep_months": keep_months})]
+    return [r[0] for r in conn.execute(query("expired"), {"parent": table.parent, "keep_months": keep_months})]
 
 
 def retain(conn: psycopg.Connection, table: Table, partitions: list[str], *, detach_only: bool, lock_timeout_ms: int,
@@ -156,7 +164,7 @@ def retain(conn: psycopg.Connection, table: Table, partitions: list[str], *, det
     """
     parent = _qualified(table.parent)
     concurrently = table.default_partition is None
-    pending = {r[0] for r in conn.execute(_q("detach_pending"), {"parent": table.parent})}
+    pending = {r[0] for r in conn.execute(query("detach_pending"), {"parent": table.parent})}
     for name in partitions:
         part = _qualified(name)
 
@@ -166,7 +174,7 @@ def retain(conn: psycopg.Connection, table: Table, partitions: list[str], *, det
             if mode != "plain":  # FINALIZE completes an interrupted DETACH … CONCURRENTLY
                 stmt = sql.SQL("{} {}").format(stmt, sql.SQL(mode))
             if mode != "plain":  # outside a transaction block; the session setting bounds the wait
-                conn.execute(_q("session_lock_timeout"), {"ms": str(lock_timeout_ms)})
+                conn.execute(query("session_lock_timeout"), {"ms": str(lock_timeout_ms)})
                 try:
                     conn.execute(stmt)
                 finally:
@@ -194,7 +202,7 @@ def retain(conn: psycopg.Connection, table: Table, partitions: list[str], *, det
 
 
 def default_rows(conn: psycopg.Connection) -> list[tuple[str, int, datetime | None, datetime | None]]:
-    return [tuple(r) for r in conn.execute(_q("default_rows"))]  # type: ignore[misc]
+    return [tuple(r) for r in conn.execute(query("default_rows"))]  # type: ignore[misc]
 
 
 def human_bytes(n: int) -> str:

@@ -24,9 +24,8 @@ def acme(db: Database) -> Tenant:
 def run_cli(db: Database, *args: str) -> tuple[int, str, str]:
     from click.testing import CliRunner
 
-    result = CliRunner().invoke(cli.cli, [args[0], *args[1:2], "--dsn", db.admin_dsn, *args[2:]]
-                                if args[0] == "partitions" else [args[0], "--dsn", db.admin_dsn, *args[1:]])
-    return result.exit_code, result.stdout, result.stderr if result.stderr_bytes is not None else ""
+    result = CliRunner().invoke(cli.cli, [*args, "--dsn", db.admin_dsn])
+    return result.exit_code, result.stdout, result.stderr
 
 
 def insert_at(db: Database, tenant: Tenant, when: datetime, content: str = "hello", conn: psycopg.Connection | None = None
@@ -313,3 +312,14 @@ def test_tenant_recent_messages_reads_few_partitions_and_still_finds_old_and_par
     assert scanned[-1] == f"messages_{two_back:%Y_%m}" and len(scanned) <= 3, scanned
     got, _ = read(10)  # beyond the gap: older partitions and the parked rows
     assert got == ["recent 2", "recent 1", "recent 0", "two months back", "old", "parked 1999"]
+
+
+def test_a_missing_month_with_parked_rows_is_listed_once(db: Database, acme: Tenant) -> None:
+    month = month_start(5)  # inside the window of --months-ahead 6, without a partition yet
+    insert_at(db, acme, month + timedelta(days=1))
+    with db.admin() as c:
+        months = partitions.missing_months(c, messages_table(db), 6)
+    assert months.count(month.date()) == 1
+    code, out, _ = run_cli(db, "partitions", "ensure", "--months-ahead", "6")
+    assert code == 0 and f"created dom360.messages {month:%Y-%m}" in out and "0 already there" in out
+    assert where_stored(db) == {f"dom360.messages_{month:%Y_%m}": 1}
