@@ -74,3 +74,8 @@ SELECT CASE WHEN to_regprocedure('dom360.ensure_message_partitions(integer)') IS
 
 -- refresh_summary --
 REFRESH MATERIALIZED VIEW CONCURRENTLY dom360.mv_tenant_consumption_summary;
+
+-- secure_database --
+-- Database privileges are not copied by CREATE DATABASE … TEMPLATE or pg_restore: re-applied on every run.
+SELECT CASE WHEN to_regprocedure('dom360.secure_database()') IS NULL THEN NULL
+            ELSE dom360.secure_database() END;

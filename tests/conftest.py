@@ -73,6 +73,9 @@ def db(server: Server, template: str) -> Iterator[Database]:
     name = f"dom360_t_{uuid.uuid4().hex[:12]}"
     server.create_database(name, template)
     try:
-        yield Database(server, name)
+        database = Database(server, name)
+        with database.admin() as c:  # a clone does not inherit database privileges: what `migrate` re-applies
+            c.execute("SELECT dom360.secure_database()")
+        yield database
     finally:
         server.drop_database(name)

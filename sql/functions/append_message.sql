@@ -17,9 +17,9 @@ AS $$
    waits for a concurrent claim to commit), and a retried call returns the first call's row. */
 #variable_conflict use_column
 DECLARE
-    v_tenant       uuid := dom360.current_tenant_id();
-    v_conversation uuid;
-    v_at           timestamptz;
+    v_tenant       pg_catalog.uuid := dom360.current_tenant_id();
+    v_conversation pg_catalog.uuid;
+    v_at           pg_catalog.timestamptz;
 BEGIN
     IF v_tenant IS NULL THEN
         RAISE EXCEPTION 'dom360.append_message: no tenant set: call dom360.set_tenant() first in this transaction'

@@ -9,8 +9,8 @@ AS $$
    win; ON CONFLICT DO NOTHING makes the others wait for it and then read its row (READ COMMITTED takes
    a new snapshot per statement). Runs as the caller: row-level security decides what exists. */
 DECLARE
-    v_tenant uuid := dom360.current_tenant_id();
-    v_id     uuid;
+    v_tenant pg_catalog.uuid := dom360.current_tenant_id();
+    v_id     pg_catalog.uuid;
 BEGIN
     IF v_tenant IS NULL THEN
         RAISE EXCEPTION 'dom360.get_or_create_conversation: no tenant set: call dom360.set_tenant() first in this transaction'

@@ -11,9 +11,9 @@ AS $$
    non-inlined SQL function is planned again on every call (about 1 ms for the partitioned join). */
 #variable_conflict use_column
 DECLARE
-    v_tenant uuid := dom360.current_tenant_id();
-    v_first  timestamptz;
-    v_last   timestamptz;
+    v_tenant pg_catalog.uuid := dom360.current_tenant_id();
+    v_first  pg_catalog.timestamptz;
+    v_last   pg_catalog.timestamptz;
 BEGIN
     SELECT c.first_message_at, c.last_message_at INTO v_first, v_last
       FROM dom360.conversations AS c

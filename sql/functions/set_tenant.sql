@@ -8,15 +8,15 @@ AS $$
    inactive tenants. The existence check runs under the caller's own row-level security, after the
    setting is made: a tenant id the caller could not otherwise see is never confirmed. */
 DECLARE
-    v_status text;
-    v_set    text;
+    v_status pg_catalog.text;
+    v_set    pg_catalog.text;
 BEGIN
     IF p_tenant_id IS NULL THEN
         RAISE EXCEPTION 'dom360.set_tenant: tenant id must not be NULL' USING ERRCODE = 'null_value_not_allowed';
     END IF;
     -- An assignment, not PERFORM: PL/pgSQL evaluates it as a simple expression, without a trip through the
     -- executor (PERFORM runs a SELECT); set_tenant starts every transaction.
-    v_set := set_config('app.tenant_id', p_tenant_id::text, true);
+    v_set := set_config('app.tenant_id', p_tenant_id::pg_catalog.text, true);
     SELECT t.status INTO v_status FROM dom360.tenants AS t WHERE t.id = p_tenant_id;
     IF v_status IS NULL THEN
         v_set := set_config('app.tenant_id', '', true);

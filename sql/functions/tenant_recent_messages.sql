@@ -17,8 +17,8 @@ AS $$
 #variable_conflict use_column
 DECLARE
     v_limit integer := LEAST(GREATEST(coalesce(p_limit, 10), 0), 1000);
-    v_upper timestamptz := (date_trunc('month', now() AT TIME ZONE 'UTC') - interval '{{ months_behind }} month') AT TIME ZONE 'UTC';
-    v_month timestamptz;
+    v_upper pg_catalog.timestamptz := (date_trunc('month', now() AT TIME ZONE 'UTC') - interval '{{ months_behind }} month') AT TIME ZONE 'UTC';
+    v_month pg_catalog.timestamptz;
     v_found integer;
     v_more  integer;
 BEGIN

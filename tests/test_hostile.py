@@ -1,0 +1,220 @@
+"""A hostile app login: what it can plant on a pooled server connection must change nothing another
+transaction runs (docs/security.md).
+
+The attack (issue #16): PostgreSQL resolves relation and *type* names in the session's temporary schema
+first, whatever `search_path` says. An app login that may create temporary objects plants a domain
+`pg_temp.uuid` (or `text`, `jsonb`, …) whose CHECK calls a function of its own; any later transaction on the
+same server connection that resolves the bare type name through the search path runs that function with
+its own tenant and encryption key in scope. Two defences, each proven alone here:
+
+(a) no TEMP privilege on the database for PUBLIC, the app and the analytics roles (`dom360.secure_database()`,
+    run by every `migrate`): the plant itself is refused;
+(b) every type name the tenant path resolves at run time is schema-qualified (`current_tenant_id()`, which
+    policies inline, and the app-facing functions without a pinned search_path): the plant is never used.
+
+The victim goes through the project's own client (`dom360db.client.Dom360`) on a one-connection pool, and
+through a real PgBouncer in transaction mode with one server connection, its key passed as a bind parameter.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack
+
+import psycopg
+import pytest
+from psycopg import errors, sql
+
+import pgbouncer
+from dom360db.client import Dom360
+from support import APP_LOGIN, LOGIN_PASSWORD, Database, Tenant, seed
+
+KEY = "victim-key-" + "k" * 32
+
+#: Type names a planted domain may shadow: the ones the tenant path uses, spelled the way a function body
+#: could spell them. SQL keywords (integer, bigint, boolean, numeric, timestamp with time zone, …) are
+#: translated by the grammar to pg_catalog names; their catalog names (int4, bool, …) are not.
+TYPE_NAMES = ["uuid", "text", "int4", "int8", "int2", "timestamptz", "timestamp", "date", "interval",
+              "jsonb", "json", "bool", "numeric", "varchar", "bytea", "regclass", "name", "oid"]
+
+SPY = """
+CREATE FUNCTION pg_temp.spy(t pg_catalog.text, v pg_catalog.text) RETURNS pg_catalog.bool LANGUAGE plpgsql AS $f$
+BEGIN
+    PERFORM pg_catalog.set_config('rt.loot', pg_catalog.concat(pg_catalog.current_setting('rt.loot', true),
+        t, ': tenant=', pg_catalog.current_setting('app.tenant_id', true),
+        ' key=', pg_catalog.current_setting('app.encryption_key', true), '; '), false);
+    RETURN true;
+END $f$
+"""
+
+
+def plant(conn: psycopg.Connection, names: list[str] = TYPE_NAMES) -> None:
+    """As the app login, in autocommit: the spy and one domain per type name (the issue's attack)."""
+    conn.execute(SPY)
+    for name in names:
+        conn.execute(sql.SQL("CREATE DOMAIN pg_temp.{} AS pg_catalog.{} CHECK (pg_temp.spy({}, VALUE::pg_catalog.text))")
+                     .format(sql.Identifier(name), sql.Identifier(name), sql.Literal(name)))
+
+
+def loot(conn: psycopg.Connection) -> str:
+    return conn.execute("SELECT pg_catalog.current_setting('rt.loot', true)").fetchone()[0] or ""  # type: ignore[index]
+
+
+def victim_turn(dom: Dom360, t: Tenant) -> None:
+    """A full chat turn and the reads of a backend, as the victim tenant with its key."""
+    with dom.tenant(t.id, encryption_key=KEY) as tx:
+        conv = tx.get_or_create_conversation(t.inbox, "cust-victim", agent_type="SDR")
+        tx.append_message(conv, "user", "hello", input_tokens=3, output_tokens=0, request_id=f"r-{uuid.uuid4()}",
+                          tool_calls={"a": 1}, metadata={"b": 2})
+        tx.append_message(conv, "assistant", "hi!", input_tokens=0, output_tokens=4)
+        tx.recent_messages(conv, limit=5)
+        cfg = tx.tenant_config()
+        assert cfg.agents_api_token == "victim-token"
+        tx.usage()
+        conn = tx._conn  # the statements of a backend outside the client's methods, same transaction
+        conn.execute("SELECT * FROM dom360.tenant_recent_messages(5)").fetchall()
+        conn.execute("SELECT id FROM dom360.conversations WHERE inbox_id = %s", [t.inbox]).fetchall()
+        conn.execute("SELECT * FROM dom360.inboxes").fetchall()
+
+
+@pytest.fixture
+def victim(db: Database) -> Tenant:
+    t = seed(db, "victim")
+    seed(db, "attacker")
+    with db.app() as c, c.transaction():
+        c.execute("SELECT dom360.set_tenant(%s)", [t.id])
+        c.execute("SELECT set_config('app.encryption_key', %s, true)", [KEY])
+        c.execute("SELECT dom360.set_account_secret('agents_api_token', 'victim-token')")
+    return t
+
+
+def unqualify_current_tenant_id(db: Database) -> None:
+    """Restore the pre-#16 body of current_tenant_id() (`::uuid` through the caller's search path)."""
+    with db.admin() as c:
+        c.execute("CREATE OR REPLACE FUNCTION dom360.current_tenant_id() RETURNS uuid LANGUAGE sql STABLE PARALLEL SAFE "
+                  "AS $$ SELECT NULLIF(pg_catalog.current_setting('app.tenant_id', true), '')::uuid $$")
+
+
+def revoke_temp(db: Database) -> None:
+    with db.admin() as c:
+        c.execute("SELECT dom360.secure_database()")
+
+
+def grant_temp(db: Database) -> None:
+    with db.admin() as c:
+        c.execute(sql.SQL("GRANT TEMPORARY ON DATABASE {} TO PUBLIC").format(sql.Identifier(db.name)))
+
+
+@pytest.fixture
+def one_connection_pool(db: Database) -> Iterator[Dom360]:
+    dom = Dom360(db.app_dsn, min_size=1, max_size=1)
+    try:
+        yield dom
+    finally:
+        dom.close()
+
+
+def attack_through_pool(dom: Dom360, victim: Tenant) -> str:
+    with dom.pool.connection() as c:
+        plant(c)
+    victim_turn(dom, victim)
+    with dom.pool.connection() as c:
+        return loot(c)
+
+
+# --- through the project's client on a one-connection pool ------------------------------------------------
+
+def test_qualified_names_alone_defeat_the_plant(db: Database, victim: Tenant, one_connection_pool: Dom360) -> None:
+    """Defence (b) alone: TEMP granted (as on a database cloned or restored without `migrate`)."""
+    grant_temp(db)
+    assert attack_through_pool(one_connection_pool, victim) == ""
+
+
+def test_the_harness_sees_the_attack_without_defences(db: Database, victim: Tenant, one_connection_pool: Dom360) -> None:
+    """The test above can fail: with the old unqualified current_tenant_id() and TEMP granted, the spy runs in
+    the victim's transaction and reads its tenant id and key."""
+    grant_temp(db)
+    unqualify_current_tenant_id(db)
+    stolen = attack_through_pool(one_connection_pool, victim)
+    assert f"uuid: tenant={victim.id} key={KEY}" in stolen
+
+
+def test_no_temp_privilege_alone_defeats_the_plant(db: Database, victim: Tenant, one_connection_pool: Dom360) -> None:
+    """Defence (a) alone: the old unqualified function, but no TEMP privilege: the plant is refused."""
+    unqualify_current_tenant_id(db)
+    revoke_temp(db)
+    with one_connection_pool.pool.connection() as c, pytest.raises(errors.InsufficientPrivilege, match="temporary"):
+        plant(c)
+    victim_turn(one_connection_pool, victim)
+    with one_connection_pool.pool.connection() as c:
+        assert loot(c) == ""
+
+
+def test_migrate_revokes_temp_even_on_a_cloned_database(db: Database) -> None:
+    """CREATE DATABASE … TEMPLATE does not copy database privileges: the clone has PostgreSQL's default (TEMP for
+    PUBLIC) until `secure_database()` (every `migrate` runs it) takes it away again."""
+    from support import migrate_database
+
+    grant_temp(db)
+    with db.app() as c:
+        assert c.execute("SELECT has_database_privilege(current_database(), 'TEMPORARY')").fetchone()[0]
+    migrate_database(db.admin_dsn)
+    with db.app() as c:
+        assert not c.execute("SELECT has_database_privilege(current_database(), 'TEMPORARY')").fetchone()[0]
+        with pytest.raises(errors.InsufficientPrivilege):
+            c.execute("CREATE TEMPORARY TABLE t (x int)")
+    with db.admin() as c:  # PUBLIC lost it too; the analytics role keeps it (REFRESH … CONCURRENTLY of its view)
+        assert not c.execute("SELECT has_database_privilege('public', current_database(), 'TEMPORARY')").fetchone()[0]
+        assert c.execute("SELECT has_database_privilege('dom360_analytics', current_database(), 'TEMPORARY')").fetchone()[0]
+
+
+# --- through a real PgBouncer in transaction mode, one server connection -----------------------------------
+
+@pytest.fixture
+def bouncer(db: Database) -> Iterator[pgbouncer.PgBouncer]:
+    try:
+        pgbouncer.binary()
+    except pgbouncer.PgBouncerUnavailable as exc:
+        pytest.skip(str(exc))
+    with ExitStack() as stack:
+        yield stack.enter_context(pgbouncer.running(db.admin_dsn, {APP_LOGIN: LOGIN_PASSWORD}, pool_size=1))
+
+
+def attack_through_bouncer(pb: pgbouncer.PgBouncer, victim: Tenant) -> tuple[str, int, int]:
+    with pb.connect(APP_LOGIN, LOGIN_PASSWORD, autocommit=True) as attacker:
+        pid = attacker.execute("SELECT pg_backend_pid()").fetchone()[0]  # type: ignore[index]
+        plant(attacker)
+        dom = Dom360(pb.dsn(APP_LOGIN, LOGIN_PASSWORD), min_size=1, max_size=1,
+                     configure=lambda c: setattr(c, "prepare_threshold", None))
+        try:
+            victim_turn(dom, victim)
+            with dom.pool.connection() as c:
+                victim_pid = c.execute("SELECT pg_backend_pid()").fetchone()[0]  # type: ignore[index]
+        finally:
+            dom.close()
+        return loot(attacker), pid, victim_pid
+
+
+def test_pgbouncer_qualified_names_alone_defeat_the_plant(db: Database, victim: Tenant, bouncer: pgbouncer.PgBouncer) -> None:
+    grant_temp(db)
+    stolen, pid, victim_pid = attack_through_bouncer(bouncer, victim)
+    assert pid == victim_pid  # one server connection shared by attacker and victim
+    assert stolen == ""
+
+
+def test_pgbouncer_the_harness_sees_the_attack_without_defences(db: Database, victim: Tenant,
+                                                               bouncer: pgbouncer.PgBouncer) -> None:
+    grant_temp(db)
+    unqualify_current_tenant_id(db)
+    stolen, pid, victim_pid = attack_through_bouncer(bouncer, victim)
+    assert pid == victim_pid
+    assert f"uuid: tenant={victim.id} key={KEY}" in stolen
+
+
+def test_pgbouncer_no_temp_privilege_refuses_the_plant(db: Database, victim: Tenant, bouncer: pgbouncer.PgBouncer) -> None:
+    unqualify_current_tenant_id(db)
+    revoke_temp(db)
+    with bouncer.connect(APP_LOGIN, LOGIN_PASSWORD, autocommit=True) as attacker:
+        with pytest.raises(errors.InsufficientPrivilege, match="temporary"):
+            plant(attacker)
