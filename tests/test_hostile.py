@@ -26,8 +26,9 @@ import psycopg
 import pytest
 from psycopg import errors, sql
 
-import pgbouncer
 from dom360db.client import Dom360
+
+import pgbouncer
 from support import APP_LOGIN, LOGIN_PASSWORD, Database, Tenant, seed
 
 KEY = "victim-key-" + "k" * 32
@@ -215,6 +216,6 @@ def test_pgbouncer_the_harness_sees_the_attack_without_defences(db: Database, vi
 def test_pgbouncer_no_temp_privilege_refuses_the_plant(db: Database, victim: Tenant, bouncer: pgbouncer.PgBouncer) -> None:
     unqualify_current_tenant_id(db)
     revoke_temp(db)
-    with bouncer.connect(APP_LOGIN, LOGIN_PASSWORD, autocommit=True) as attacker:
-        with pytest.raises(errors.InsufficientPrivilege, match="temporary"):
-            plant(attacker)
+    with (bouncer.connect(APP_LOGIN, LOGIN_PASSWORD, autocommit=True) as attacker,
+          pytest.raises(errors.InsufficientPrivilege, match="temporary")):
+        plant(attacker)
