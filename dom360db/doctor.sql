@@ -181,3 +181,54 @@ SELECT d.partition::text AS object,
        'dom360db partitions ensure (creates their months'' partitions and moves the rows, while writes go on)' AS fix
   FROM dom360.default_partition_rows() d
  WHERE d.row_count > 0;
+
+-- temp_privilege --
+-- Objects in pg_temp are found before pg_catalog for type and relation names and stay on a pooled server
+-- connection: an app login must not be able to create them (docs/security.md).
+SELECT 'database ' || current_database() AS object,
+       'the app role may create temporary objects here (a planted pg_temp type or table outlives its transaction on a pooled connection)' AS problem,
+       'SELECT dom360.secure_database() as the database owner (dom360db migrate runs it; a database cloned or restored loses it)' AS fix
+ WHERE has_database_privilege(%(app_role)s::text, current_database(), 'TEMPORARY');
+
+-- unqualified_names --
+-- dom360 functions without a pinned search_path resolve the names in their text with the caller's path, in
+-- which pg_temp comes first for types and relations: every type must be schema-qualified there (pg_catalog.uuid).
+-- A catalog scan of the function text (comments and string literals removed): `::type` casts and PL/pgSQL
+-- declarations whose type is neither qualified nor an SQL keyword the grammar maps to pg_catalog (integer,
+-- bigint, boolean, numeric, interval, …); `%%TYPE`/`%%ROWTYPE` of an unqualified relation; relations after
+-- FROM/JOIN/UPDATE/INSERT INTO/DELETE FROM (names starting p_ or v_ are the project's parameters and variables).
+-- Policies are stored parsed (their names are bound at CREATE POLICY); what a policy re-parses at run time is
+-- the body of the SQL functions the planner inlines into it, which this check covers.
+WITH f AS (
+    SELECT p.oid::regprocedure::text AS object,
+           regexp_replace(regexp_replace(regexp_replace(p.prosrc, '''([^'']|'''')*''', '''''', 'g'),
+                                         '/\*.*?\*/', ' ', 'g'), '--[^\n]*', ' ', 'g') AS body
+      FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
+     WHERE p.pronamespace = 'dom360'::regnamespace AND l.lanname IN ('sql', 'plpgsql')
+       AND NOT EXISTS (SELECT FROM unnest(p.proconfig) s WHERE s LIKE 'search\_path=%%')
+       AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')
+), found AS (
+    SELECT f.object, 'type ' || lower(m[1]) AS name
+      FROM f, regexp_matches(f.body, '::\s*([a-z_][a-z0-9_$]*)(\s*\.)?', 'gi') AS m
+     WHERE m[2] IS NULL
+    UNION ALL
+    SELECT f.object, 'type ' || lower(m[4])
+      FROM f, regexp_matches(f.body, '\mdeclare\M(.*?)\mbegin\M', 'gi') AS d,
+           regexp_matches(d[1], '(^|;)\s*([a-z_][a-z0-9_]*)\s+(constant\s+)?([a-z_][a-z0-9_$]*)(\s*\.)?', 'gi') AS m
+     WHERE m[5] IS NULL AND lower(m[4]) NOT IN ('alias', 'cursor', 'no', 'scroll')
+    UNION ALL
+    SELECT f.object, 'relation ' || m[1]
+      FROM f, regexp_matches(f.body, '([a-z_][a-z0-9_$]*(\.[a-z_][a-z0-9_$]*)?)%%(row)?type', 'gi') AS m
+     WHERE m[2] IS NULL
+    UNION ALL
+    SELECT f.object, 'relation ' || m[2]
+      FROM f, regexp_matches(f.body, '\m(from|join|update|insert\s+into|delete\s+from)\s+([a-z_][a-z0-9_$]*)(\s*[.(])?', 'gi') AS m
+     WHERE m[3] IS NULL AND m[2] !~* '^(p|v)_|^(lateral|only|select|values|unnest|generate_series)$'
+)
+SELECT found.object,
+       format('no pinned search_path and an unqualified %%s: resolved through the caller''s search_path, where pg_temp comes first', found.name) AS problem,
+       'qualify it (pg_catalog.uuid, dom360.table) in its SQL file, or pin SET search_path = pg_catalog, pg_temp' AS fix
+  FROM found
+ WHERE found.name !~* '^type (int|integer|smallint|bigint|real|float|double|decimal|dec|numeric|boolean|char|character|varchar|nchar|national|bit|interval|timestamp|time)$'
+ GROUP BY found.object, found.name
+ ORDER BY 1, 2;

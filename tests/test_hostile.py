@@ -219,3 +219,52 @@ def test_pgbouncer_no_temp_privilege_refuses_the_plant(db: Database, victim: Ten
     with (bouncer.connect(APP_LOGIN, LOGIN_PASSWORD, autocommit=True) as attacker,
           pytest.raises(errors.InsufficientPrivilege, match="temporary")):
         plant(attacker)
+
+
+# --- doctor ----------------------------------------------------------------------------------------------
+
+def doctor_findings(db: Database, check: str) -> list[tuple[str, str]]:
+    from dom360db import config, doctor, sqlfiles
+
+    with db.admin() as conn:
+        return [(f.object, f.problem) for f in doctor.run(conn, config.DEFAULTS, sqlfiles.load(config.DEFAULTS))
+                if f.check == check]
+
+
+def test_doctor_reports_temp_for_the_app(db: Database) -> None:
+    assert doctor_findings(db, "temp_privilege") == []
+    grant_temp(db)
+    assert [o for o, _ in doctor_findings(db, "temp_privilege")] == [f"database {db.name}"]
+
+
+UNQUALIFIED = {
+    "a cast": "SELECT NULLIF(pg_catalog.current_setting('x', true), '')::uuid",
+    "a declaration": "DECLARE v text := 'a'; BEGIN RETURN v; END",
+    "a record": "DECLARE r record; BEGIN RETURN 'a'; END",
+    "a %ROWTYPE": "DECLARE r tenants%ROWTYPE; BEGIN RETURN 'a'; END",
+    "a relation": "BEGIN RETURN (SELECT t.slug FROM tenants AS t LIMIT 1); END",
+}
+
+
+@pytest.mark.parametrize("case", list(UNQUALIFIED))
+def test_doctor_reports_unqualified_names(db: Database, case: str) -> None:
+    body = UNQUALIFIED[case]
+    lang = "sql" if body.startswith("SELECT") else "plpgsql"
+    with db.admin() as c:
+        c.execute("SET check_function_bodies = off")  # `tenants` resolves nowhere for the superuser either
+        c.execute(sql.SQL("CREATE FUNCTION dom360.f() RETURNS pg_catalog.text LANGUAGE {} AS {}")
+                  .format(sql.Identifier(lang), sql.Literal(body)))
+    assert {o for o, _ in doctor_findings(db, "unqualified_names")} == {"dom360.f()"}
+    with db.admin() as c:  # the same with a pinned search_path is fine
+        c.execute("ALTER FUNCTION dom360.f() SET search_path = pg_catalog, pg_temp")
+    assert doctor_findings(db, "unqualified_names") == []
+
+
+def test_doctor_ignores_qualified_names_comments_and_strings(db: Database) -> None:
+    body = ("/* a uuid::text in a comment */ DECLARE v pg_catalog.text := 'x::uuid FROM tenants'; -- ::jsonb\n"
+            "n integer := 0; b boolean; BEGIN SELECT t.slug INTO v FROM dom360.tenants AS t; "
+            "RETURN v || n::pg_catalog.text || b::boolean::integer; END")
+    with db.admin() as c:
+        c.execute(sql.SQL("CREATE FUNCTION dom360.f() RETURNS pg_catalog.text LANGUAGE plpgsql AS {}")
+                  .format(sql.Literal(body)))
+    assert doctor_findings(db, "unqualified_names") == []
