@@ -348,21 +348,22 @@ def partitions_retain_cmd(dsn: str | None, home: Path | None, config_path: Path 
 @db_options
 @click.option("--months-ahead", type=click.IntRange(0, 120), help="Months ahead of the current one (default: months_ahead).")
 @_lock_options
+@click.option("--wait", "wait_s", default=60.0, show_default=True, type=click.FloatRange(0, 86400),
+              help="Seconds to wait for a maintain already running; then exit 1 naming it.")
 def maintain_cmd(dsn: str | None, home: Path | None, config_path: Path | None, defines: tuple[str, ...],
-                 months_ahead: int | None, lock_timeout_ms: int, attempts: int) -> None:
+                 months_ahead: int | None, lock_timeout_ms: int, attempts: int, wait_s: float) -> None:
     """For cron: partitions ensure, refresh, doctor summary. Idempotent; a second copy started while one
-    runs exits at once (status 0) without doing anything. Exit 1 when doctor has findings."""
-    from dom360db import maintain
+    runs waits up to --wait seconds, then exits 1 naming the holder. Exit 1 when doctor has findings."""
+    from dom360db import maintain, runlock
 
     ctx = Context(dsn, home, config_path, defines)
     ahead = ctx.params["months_ahead"] if months_ahead is None else months_ahead
-    with connect(ctx.dsn, application_name="dom360db maintain") as conn:
+    with (runlock.held(ctx.dsn, maintain.LOCK_TABLE, wait_s=wait_s, application_name="dom360db maintain (lock)",
+                       what="dom360db maintain",
+                       waiting=lambda h: _progress("waiting for another maintain to finish" + (f" ({h})" if h else ""))),
+          connect(ctx.dsn, application_name="dom360db maintain") as conn):
         done = maintain.run(conn, ctx.params, ctx.files(), months_ahead=ahead, lock_timeout_ms=lock_timeout_ms,
                             attempts=attempts, report=_progress)
-    if not done.ran:
-        holder = f" (backend pid {done.holder_pid})" if done.holder_pid else ""
-        click.echo(f"skipped: another dom360db maintain is running on {describe(ctx.dsn)}{holder}")
-        return
     p = done.partitions
     click.echo(table(["step", "result"], [
         ["partitions ensure", f"{len(p.created)} created" + (f" ({', '.join(p.created)})" if p.created else "")],

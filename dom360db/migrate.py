@@ -6,9 +6,9 @@
   changes (the checksum covers the text after template parameters).
 - Each file runs in its own transaction (or, with the `-- dom360:no-transaction` marker, statement by
   statement in autocommit) and is recorded in `dom360db_meta.applied_files` in that same transaction.
-- Concurrent runners are serialized by a session advisory lock held on a dedicated connection and taken
-  by polling `pg_try_advisory_lock` with a timeout: a blocking wait could deadlock with statements such
-  as `CREATE INDEX CONCURRENTLY`, which wait for every other transaction.
+- Concurrent runners are serialized by a table lock (dom360db_meta.run_lock, which no other role may lock)
+  held on a dedicated connection and taken by polling `LOCK … NOWAIT` with a timeout: a blocking wait could
+  deadlock with statements such as `CREATE INDEX CONCURRENTLY`, which wait for every other transaction.
 """
 
 from __future__ import annotations
@@ -24,14 +24,11 @@ from typing import Literal
 import psycopg
 from psycopg.types.json import Jsonb
 
-from dom360db import __version__
+from dom360db import __version__, runlock
 from dom360db.connect import connect, describe, error_line
 from dom360db.errors import Dom360Error
 from dom360db.queries import query
 from dom360db.sqlfiles import SqlFile, split_statements
-
-#: Advisory lock key ("dom360" in ASCII): one migrate at a time per database.
-LOCK_KEY = 0x646F6D333630
 
 State = Literal["applied", "pending", "changed", "missing"]
 Progress = Callable[[str], None]
@@ -124,26 +121,32 @@ def pending(files: Sequence[SqlFile], applied: dict[str, Applied], *, reapply: b
 
 @contextmanager
 def migration_lock(dsn: str, timeout_s: float, progress: Progress) -> Iterator[None]:
-    """Hold the runner's advisory lock on a dedicated connection for the duration of the block."""
+    """Hold the runner's lock (dom360db_meta.run_lock, dom360db/runlock.py) on a dedicated connection for the
+    duration of the block."""
     conn = connect(dsn, application_name="dom360db migrate (lock)")
     try:
-        deadline = time.monotonic() + timeout_s
-        told = False
-        while not conn.execute(query("try_lock"), {"key": LOCK_KEY}).fetchone()[0]:  # type: ignore[index]
-            if not told:
-                holder = conn.execute(query("lock_holder"), {"key": LOCK_KEY}).fetchone()
-                who = f" (backend pid {holder[0]}, {holder[1] or 'unnamed'})" if holder else ""
-                progress(f"waiting for another migrate to finish{who}")
-                told = True
-            if time.monotonic() >= deadline:
-                raise Dom360Error(
-                    f"another dom360db migrate still holds the migration lock after {timeout_s:g} s; "
-                    "retry later or raise --lock-timeout"
-                )
-            time.sleep(0.2)
-        yield
+        for attempt in range(5):  # concurrent first runs race on CREATE … IF NOT EXISTS: the loser retries
+            try:
+                with conn.transaction():
+                    for name in ("meta_schema", "meta_run_lock", "meta_run_lock_comment"):
+                        conn.execute(query(name))
+                break
+            except (psycopg.errors.UniqueViolation, psycopg.errors.DuplicateObject,
+                    psycopg.errors.DuplicateTable, psycopg.errors.DuplicateSchema):
+                if attempt == 4:
+                    raise
     finally:
-        conn.close()  # ends the session: releases the lock
+        conn.close()
+
+    def waiting(holder: runlock.Holder | None) -> None:
+        progress("waiting for another migrate to finish" + (f" ({holder})" if holder else ""))
+
+    try:
+        with runlock.held(dsn, "dom360db_meta.run_lock", wait_s=timeout_s, application_name="dom360db migrate (lock)",
+                          what="dom360db migrate", waiting=waiting):
+            yield
+    except runlock.LockBusy as exc:
+        raise Dom360Error(f"{exc}; retry later or raise --lock-timeout") from None
 
 
 def _bootstrap(conn: psycopg.Connection) -> None:

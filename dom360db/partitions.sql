@@ -60,16 +60,3 @@ SELECT i.inhrelid::regclass::text FROM pg_inherits i WHERE i.inhparent = %(paren
 
 -- default_rows --
 SELECT partition::text, row_count, oldest, newest FROM dom360.default_partition_rows();
-
--- try_maintain_lock --
-SELECT pg_try_advisory_lock(hashtextextended('dom360db maintain', 0));
-
--- maintain_lock_holder --
-SELECT l.pid FROM pg_locks l
- WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-   AND l.objsubid = 1
-   AND ((l.classid::bigint << 32) | l.objid::bigint) = hashtextextended('dom360db maintain', 0)
- LIMIT 1;
-
--- maintain_unlock --
-SELECT pg_advisory_unlock(hashtextextended('dom360db maintain', 0));

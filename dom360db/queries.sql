@@ -52,15 +52,23 @@ SELECT DISTINCT ON (path) kind, version, path, checksum, applied_at
 INSERT INTO dom360db_meta.applied_files (kind, version, path, name, checksum, params, os_user, duration_ms, tool_version)
 VALUES (%(kind)s, %(version)s, %(path)s, %(name)s, %(checksum)s, %(params)s, %(os_user)s, %(duration_ms)s, %(tool_version)s);
 
--- try_lock --
-SELECT pg_try_advisory_lock(%(key)s);
+-- meta_run_lock --
+-- The lock of concurrent migrate runs (dom360db/runlock.py): a table only the migrating role has privileges on.
+CREATE TABLE IF NOT EXISTS dom360db_meta.run_lock ();
 
--- lock_holder --
-SELECT a.pid, a.application_name, a.client_addr::text, now() - a.backend_start AS held_for
+-- meta_run_lock_comment --
+COMMENT ON TABLE dom360db_meta.run_lock IS 'No rows: `dom360db migrate` holds LOCK TABLE … IN EXCLUSIVE MODE on it while it runs, so runs are serialized by a lock no other role (the app''s login included) has the privileges to take.';
+
+-- run_lock_holder --
+SELECT a.pid, coalesce(a.usename::text, '?'), coalesce(a.application_name, ''), now() - a.backend_start AS held_for
   FROM pg_locks l JOIN pg_stat_activity a USING (pid)
- WHERE l.locktype = 'advisory' AND l.granted
-   AND l.classid = (%(key)s >> 32)::oid AND l.objid = (%(key)s & 4294967295)::oid AND l.objsubid = 1
-   AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database());
+ WHERE l.locktype = 'relation' AND l.granted AND l.relation = to_regclass(%(table)s)
+   AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+ ORDER BY a.backend_start
+ LIMIT 1;
+
+-- no_idle_timeout --
+SET idle_in_transaction_session_timeout = 0;
 
 -- reset_session --
 DISCARD ALL;

@@ -253,12 +253,37 @@ def test_maintain_is_idempotent_and_refuses_a_second_copy(db: Database, acme: Te
     assert "1 created (dom360.messages 2032-06)" in out and "healthy" in out
     code, out, _ = run_cli(db, "maintain")
     assert code == 0 and "0 created" in out
-    with db.admin() as holder:
-        assert holder.execute("SELECT pg_try_advisory_lock(hashtextextended('dom360db maintain', 0))").fetchone()[0]
-        pid = holder.info.backend_pid
-        code, out, _ = run_cli(db, "maintain")
-    assert code == 0
-    assert out.startswith("skipped: another dom360db maintain is running") and f"pid {pid}" in out
+    # a second copy: the lock as a running maintain holds it (a session of the owner side, named like one)
+    with db.admin() as holder, holder.transaction():
+        holder.execute("SET application_name = 'dom360db maintain (lock)'")
+        holder.execute("LOCK TABLE dom360.maintenance_lock IN EXCLUSIVE MODE")
+        pid, role = holder.execute("SELECT pg_backend_pid(), session_user").fetchone()
+        res = subprocess.run([sys.executable, "-m", "dom360db", "maintain", "--wait", "0.5", "--dsn", db.admin_dsn],
+                             capture_output=True, text=True, timeout=60)
+    code, out, err = res.returncode, res.stdout, res.stderr.splitlines()[-1]
+    assert code == 1 and "partitions ensure" not in out  # did nothing, and says so: cron sees a failure
+    assert err.startswith("dom360db: error: another dom360db maintain still holds dom360.maintenance_lock after 0.5 s")
+    assert f"backend pid {pid}, role {role}, application_name 'dom360db maintain (lock)'" in err
+    assert "this run did nothing" in err
+
+
+def test_maintain_cannot_be_silenced_by_the_app(db: Database, acme: Tenant) -> None:
+    """The app's login takes the advisory locks maintain and migrate used to rely on (issue #16), and tries the
+    new lock: refused (no privilege); maintain runs all its steps regardless."""
+    insert_at(db, acme, datetime(2033, 3, 1, tzinfo=UTC))
+    with db.app(autocommit=True) as app:
+        assert app.execute("SELECT pg_try_advisory_lock(hashtextextended('dom360db maintain', 0))").fetchone()[0]
+        assert app.execute("SELECT pg_try_advisory_lock(x'646F6D333630'::bigint)").fetchone()[0]
+        with app.transaction(), pytest.raises(psycopg.errors.InsufficientPrivilege):
+            app.execute("LOCK TABLE dom360.maintenance_lock IN EXCLUSIVE MODE NOWAIT")
+        with app.transaction(), pytest.raises(psycopg.errors.InsufficientPrivilege):
+            app.execute("LOCK TABLE dom360db_meta.run_lock IN EXCLUSIVE MODE NOWAIT")
+        code, out, err = run_cli(db, "maintain", "--wait", "0")
+        assert code == 0, out + err
+        assert "1 created (dom360.messages 2033-03)" in out and "healthy" in out
+        migrated = subprocess.run([sys.executable, "-m", "dom360db", "migrate", "--lock-timeout", "0",
+                                   "--dsn", db.admin_dsn], capture_output=True, text=True, timeout=120)
+        assert migrated.returncode == 0, migrated.stderr
 
 
 def test_bad_table_and_month_are_one_line_errors(db: Database) -> None:
