@@ -18,6 +18,9 @@ through a real PgBouncer in transaction mode with one server connection, its key
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -268,3 +271,95 @@ def test_doctor_ignores_qualified_names_comments_and_strings(db: Database) -> No
         c.execute(sql.SQL("CREATE FUNCTION dom360.f() RETURNS pg_catalog.text LANGUAGE plpgsql AS {}")
                   .format(sql.Literal(body)))
     assert doctor_findings(db, "unqualified_names") == []
+
+
+# --- integrity: ids and parked rows ------------------------------------------------------------------------
+
+def test_app_cannot_choose_a_message_id(db: Database, victim: Tenant) -> None:
+    """An id chosen by one tenant would collide with the id the sequence gives another tenant's message."""
+    with db.app() as c, c.transaction(), pytest.raises(errors.InsufficientPrivilege, match="messages"):
+        c.execute("SELECT dom360.set_tenant(%s)", [victim.id])
+        c.execute("INSERT INTO dom360.messages (id, conversation_id, role, content) VALUES (1, %s, 'user', 'x')",
+                  [victim.conversation])
+    with db.app() as c, c.transaction():  # the database's id: unique, increasing
+        c.execute("SELECT dom360.set_tenant(%s)", [victim.id])
+        ids = [c.execute("INSERT INTO dom360.messages (conversation_id, role, content) VALUES (%s, 'user', 'x') "
+                         "RETURNING id", [victim.conversation]).fetchone()[0] for _ in range(3)]  # type: ignore[index]
+    assert ids == sorted(set(ids))
+    with db.app() as c, pytest.raises(errors.InsufficientPrivilege):  # nor move the sequence back
+        c.execute("SELECT setval('dom360.messages_id_seq', 1)")
+
+
+def partition_count(db: Database) -> int:
+    with db.admin() as c:
+        return c.execute("SELECT count(*) FROM pg_inherits WHERE inhparent = 'dom360.messages'::regclass").fetchone()[0]  # type: ignore[index]
+
+
+def park(db: Database, t: Tenant, months: list[str]) -> None:
+    with db.app() as c, c.transaction():
+        c.execute("SELECT dom360.set_tenant(%s)", [t.id])
+        for month in months:
+            c.execute("INSERT INTO dom360.messages (conversation_id, role, content, created_at) "
+                      "VALUES (%s, 'user', 'from the future', %s)", [t.conversation, f"{month}-15 12:00+00"])
+
+
+def test_far_future_rows_create_a_bounded_number_of_partitions_per_run(db: Database, victim: Tenant) -> None:
+    months = [f"{2040 + i // 12}-{i % 12 + 1:02d}" for i in range(24)]  # 2040-01 … 2041-12
+    park(db, victim, months)
+    before = partition_count(db)
+    res = subprocess.run([sys.executable, "-m", "dom360db", "partitions", "ensure", "--dsn", db.admin_dsn],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert partition_count(db) == before + 12  # the 12 nearest; the others stay parked, and doctor says so
+    parked = doctor_findings(db, "default_partition_rows")
+    assert len(parked) == 1 and "12 row(s)" in parked[0][1] and "2041-01" in parked[0][1]
+    with db.admin() as c:
+        assert c.execute("SELECT dom360.ensure_message_partitions()").fetchone()[0] == 12  # type: ignore[index]
+        assert c.execute("SELECT dom360.ensure_message_partitions()").fetchone()[0] == 0  # type: ignore[index]
+    assert partition_count(db) == before + 24
+    assert doctor_findings(db, "default_partition_rows") == []
+
+
+# --- no cross-tenant stalls ----------------------------------------------------------------------------------
+
+def waiting_pids(db: Database) -> set[int]:
+    with db.admin() as c:
+        return {r[0] for r in c.execute("SELECT pid FROM pg_locks WHERE NOT granted")}
+
+
+def test_ensure_message_partitions_gives_up_under_a_long_reader_and_never_blocks_writers(
+        db: Database, victim: Tenant) -> None:
+    """pg_cron's path: a row parked in the default partition, a REPEATABLE READ reader that read it and stays
+    open. ensure_message_partitions() waits at most its lock timeout per attempt, retries, then raises a clear
+    error; meanwhile a writer (whose own lock_timeout is far longer) is never stuck behind it."""
+    park(db, victim, ["2039-05"])
+    with db.admin() as reader, db.admin() as maint:
+        reader.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        reader.execute("SELECT count(*) FROM dom360.messages_default").fetchone()
+        maint.execute("SET dom360.partition_lock_timeout = '300ms'")
+        maint.execute("SET dom360.partition_attempts = 5")
+        maint_pid = maint.info.backend_pid
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                maint.execute("SELECT dom360.ensure_message_partitions()")
+            except psycopg.Error as exc:
+                failure.append(exc)
+
+        th = threading.Thread(target=run)
+        th.start()
+        try:
+            while maint_pid not in waiting_pids(db):  # it is waiting for a lock now (holding SHARE ROW EXCLUSIVE)
+                assert th.is_alive()
+            with db.app() as w, w.transaction():  # a writer of another month arrives behind it
+                w.execute("SET LOCAL lock_timeout = '60s'")  # a bound that only a stuck writer would reach
+                w.execute("SELECT dom360.set_tenant(%s)", [victim.id])
+                w.execute("SELECT * FROM dom360.append_message(%s, 'user', 'still writing')", [victim.conversation])
+        finally:
+            th.join(timeout=120)
+        assert not th.is_alive()
+        assert len(failure) == 1 and isinstance(failure[0], errors.LockNotAvailable)
+        assert "lock not granted within 300ms after 5 attempt(s)" in str(failure[0])
+        reader.execute("COMMIT")
+        assert maint.execute("SELECT dom360.ensure_message_partitions()").fetchone()[0] == 1  # type: ignore[index]

@@ -8,7 +8,7 @@ AS $$
 /* Creates the partition <parent>_YYYY_MM of a dom360 table partitioned by month, for the UTC month
    containing p_month, moving that month's rows out of the default partition (the DDL is
    dom360.month_partition_ddl()'s); returns false when the partition exists already. Serialised with
-   every other partition change by a transaction-level advisory lock. Writers wait only for the moment
+   every other partition change of the table by its SHARE UPDATE EXCLUSIVE lock. Writers wait only for the moment
    of the move and the ATTACH (milliseconds unless many rows are parked); readers do not wait, except
    readers of the default partition. Set lock_timeout to bound the waits for locks. SECURITY DEFINER so that partitions are owned by the owner role whoever
    creates them (migrate, pg_cron, an administrator). */
@@ -24,7 +24,11 @@ BEGIN
         RAISE EXCEPTION 'dom360.create_month_partition: % is not a partitioned table of schema dom360', p_parent
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    PERFORM pg_advisory_xact_lock(hashtextextended('dom360db partitions', 0));
+    -- Serialised with every other change of this table's partitions by the parent's own SHARE UPDATE EXCLUSIVE
+    -- lock (what ATTACH and DETACH … CONCURRENTLY take anyway): readers and writers go on, and no app login can
+    -- take it first (modes above ROW EXCLUSIVE need UPDATE, DELETE or TRUNCATE on the table). It was an
+    -- advisory lock, which any role may hold forever (issue #16).
+    EXECUTE format('LOCK TABLE %s IN SHARE UPDATE EXCLUSIVE MODE', p_parent);
     v_found := to_regclass(format('%I.%I', v_schema, v_name));
     IF v_found IS NOT NULL THEN
         IF NOT EXISTS (SELECT FROM pg_inherits AS i WHERE i.inhrelid = v_found AND i.inhparent = p_parent) THEN

@@ -7,7 +7,7 @@ CREATE OR REPLACE FUNCTION dom360.missing_month_partitions(p_parent regclass, p_
 AS $$
 /* The months (first day, UTC; each once) that dom360.ensure_month_partitions() would create partitions for: every
    month from {{ months_behind }} month(s) ago to p_months_ahead months ahead without a partition, and
-   every month with rows parked in the default partition. SECURITY DEFINER: reading the default partition
+   the months with rows parked in the default partition (at most 12 of those per call, nearest first). SECURITY DEFINER: reading the default partition
    is the owner's (policy owner_maintenance). */
 DECLARE
     v_schema  text;
@@ -36,15 +36,20 @@ BEGIN
           FROM generate_series(v_first, v_last, interval '1 month') AS m(month)
          WHERE to_regclass(format('%I.%I', v_schema, v_table || '_' || to_char(m.month, 'YYYY_MM'))) IS NULL;
     IF v_default IS NOT NULL THEN  -- months outside that window (those inside it are listed already)
+        -- At most 12 of them per call, the nearest to the current month first: rows dated anywhere (an import,
+        -- a skewed clock, a hostile app's created_at in 2040) must not make one run create partitions without
+        -- bound. The others stay parked (doctor reports them) for the next runs.
         RETURN QUERY EXECUTE format(
-            'SELECT DISTINCT date_trunc(''month'', d.%1$I AT TIME ZONE ''UTC'')::date FROM %2$s AS d '
-            'WHERE isfinite(d.%1$I) AND NOT (d.%1$I >= $1 AND d.%1$I < $2) ORDER BY 1', v_key, v_default)
-            USING v_first::timestamp AT TIME ZONE 'UTC', (v_last + interval '1 month')::timestamp AT TIME ZONE 'UTC';
+            'SELECT p.month FROM (SELECT DISTINCT date_trunc(''month'', d.%1$I AT TIME ZONE ''UTC'')::date AS month '
+            'FROM %2$s AS d WHERE isfinite(d.%1$I) AND NOT (d.%1$I >= $1 AND d.%1$I < $2)) AS p '
+            'ORDER BY abs(p.month - $3), p.month LIMIT 12', v_key, v_default)
+            USING v_first::timestamp AT TIME ZONE 'UTC', (v_last + interval '1 month')::timestamp AT TIME ZONE 'UTC',
+                  (date_trunc('month', now() AT TIME ZONE 'UTC'))::date;
     END IF;
 END
 $$;
 
 ALTER FUNCTION dom360.missing_month_partitions(regclass, integer) OWNER TO {{ owner_role | ident }};
-COMMENT ON FUNCTION dom360.missing_month_partitions(regclass, integer) IS 'Months (first day, UTC) lacking a partition of a dom360 table partitioned by month: from months_behind ago to p_months_ahead ahead, plus every month with rows in the default partition. What ensure_month_partitions() creates.';
+COMMENT ON FUNCTION dom360.missing_month_partitions(regclass, integer) IS 'Months (first day, UTC) lacking a partition of a dom360 table partitioned by month: from months_behind ago to p_months_ahead ahead, plus the months with rows in the default partition (at most 12 per call, nearest to now first; the others stay parked for later runs). What ensure_month_partitions() creates.';
 REVOKE ALL ON FUNCTION dom360.missing_month_partitions(regclass, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION dom360.missing_month_partitions(regclass, integer) TO {{ owner_role | ident }};
