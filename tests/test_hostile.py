@@ -391,3 +391,53 @@ def test_app_cannot_lock_shared_tables_against_other_tenants(db: Database, victi
                     pass
     assert "dom360.account_vars" in tables and "dom360.messages" in tables
     assert lockable == LOCKABLE_THROUGH_DELETE
+
+
+# --- Supabase splinter's generic lints (the same conditions, as catalog queries) ----------------------------------
+
+#: Functions without a pinned search_path, each argued in docs/security.md: current_tenant_id() must stay
+#: inlinable (a SET clause stops inlining into policies); the others start or carry every chat turn, where a SET
+#: clause costs a configuration push and pop per call. All of them qualify every name (doctor: unqualified_names).
+SEARCH_PATH_NOT_PINNED = {"current_tenant_id", "set_tenant", "append_message", "get_or_create_conversation",
+                          "recent_messages", "tenant_recent_messages"}
+
+
+def test_lint_function_search_path_mutable(db: Database) -> None:
+    with db.admin() as c:
+        names = {r[0] for r in c.execute(
+            "SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+            "WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%%' "
+            "AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e') "
+            "AND NOT EXISTS (SELECT FROM unnest(coalesce(p.proconfig, '{}')) s WHERE s LIKE 'search\\_path=%%')")}
+    assert names == SEARCH_PATH_NOT_PINNED
+
+
+def test_lint_extension_in_public(db: Database) -> None:
+    with db.admin() as c:
+        assert c.execute("SELECT array_agg(extname) FROM pg_extension "
+                         "WHERE extnamespace = 'public'::regnamespace AND extname <> 'plpgsql'").fetchone()[0] is None
+        where = dict(c.execute("SELECT extname, extnamespace::regnamespace::text FROM pg_extension "
+                               "WHERE extname IN ('pgcrypto', 'btree_gist')").fetchall())
+    assert where == {"pgcrypto": "dom360_ext", "btree_gist": "dom360_ext"}
+
+
+def test_lint_multiple_permissive_policies(db: Database) -> None:
+    """Two permissive policies apply to one role and command only where docs/security.md argues it: the analytics
+    role's SELECT (tenant_isolation is TO PUBLIC, analytics_read adds every tenant), and the owner on a default
+    partition (owner_maintenance, for the maintenance functions)."""
+    with db.admin() as c:
+        pairs = {(r[0], tuple(r[1])) for r in c.execute("""
+            SELECT r.rolname, array_agg(p.polname::text ORDER BY p.polname)
+              FROM pg_policy p
+              JOIN pg_class t ON t.oid = p.polrelid
+              CROSS JOIN pg_roles r
+             WHERE t.relnamespace = 'dom360'::regnamespace AND p.polpermissive
+               AND r.rolname IN ('dom360_app', 'dom360_analytics', 'dom360_owner')
+               AND (p.polroles = '{0}' OR r.oid = ANY (p.polroles))
+               AND p.polcmd IN ('*', 'r')
+             GROUP BY t.oid, r.rolname
+            HAVING count(*) > 1""")}
+    assert pairs == {
+        ("dom360_analytics", ("analytics_read", "tenant_isolation")),
+        ("dom360_owner", ("owner_maintenance", "tenant_isolation")),
+    }

@@ -37,7 +37,7 @@ BEGIN
     END;
     FOREACH v_key IN ARRAY v_keys LOOP
         BEGIN
-            RETURN public.pgp_sym_decrypt(v_message, v_key);
+            RETURN dom360_ext.pgp_sym_decrypt(v_message, v_key);
         EXCEPTION WHEN external_routine_invocation_exception OR character_not_in_repertoire
                        OR untranslatable_character THEN
             NULL;  -- wrong key or corrupt data (pgcrypto's MDC check): try the next key, if any

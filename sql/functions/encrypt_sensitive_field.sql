@@ -32,7 +32,7 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'use a random key, such as the output of: openssl rand -base64 32';
     END IF;
-    RETURN translate(encode(public.pgp_sym_encrypt(p_plaintext, v_key,
+    RETURN translate(encode(dom360_ext.pgp_sym_encrypt(p_plaintext, v_key,
                                                    'cipher-algo=aes256, s2k-mode=3, s2k-digest-algo=sha256, '
                                                    's2k-count=65536, compress-algo=0'),
                             'base64'),
