@@ -1,8 +1,11 @@
-"""Mutation check (`make mutation`): weaken each policy in turn and show the isolation suite fails.
+"""Mutation check (`make mutation`): weaken each policy in turn and show the isolation suite fails; then undo
+each defence against a hostile app login in turn and show its tests fail.
 
 For every policy of schema dom360 (listed from a freshly migrated database), the isolation tests run
 against a template where that one policy is replaced by `USING (true) WITH CHECK (true)` (the analytics
-policy: granted to PUBLIC). A mutant the suite does not kill is a hole in the tests: exit 1.
+policy: granted to PUBLIC). For every mutant of tests/mutants.py (TEMP granted back, an unqualified type
+restored, the message id insertable…), its suite runs likewise. A mutant the suite does not kill is a hole
+in the tests: exit 1. `--defences-only` runs the second part alone.
 """
 
 from __future__ import annotations
@@ -51,13 +54,16 @@ def main() -> int:
         emb = EmbeddedServer(HERE.parent / ".dom360db" / "mutation", progress=lambda s: print(s, file=sys.stderr))
         dsn = emb.up(dbname="postgres").dsn
         env.update(DOM360_TEST_BACKEND="dsn", DOM360_TEST_DSN=dsn)
+    import mutants as defence_mutants
+
     suite = [s for s in SUITE if (HERE.parent / s).exists()]
     rows, survivors = [], 0
     try:
-        mutants = policies(dsn)
-        for n, mutant in enumerate(mutants, 1):
+        runs = [] if "--defences-only" in sys.argv[1:] else [(m, suite) for m in policies(dsn)]
+        runs += [(f"defence.{name}", defence_mutants.DEFENCE_SUITE) for name in defence_mutants.DEFENCES]
+        for n, (mutant, suite) in enumerate(runs, 1):
             t0 = time.monotonic()
-            print(f"[{n}/{len(mutants)}] {mutant} …", file=sys.stderr, flush=True)
+            print(f"[{n}/{len(runs)}] {mutant} …", file=sys.stderr, flush=True)
             res = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *suite],
                                  cwd=HERE.parent, env={**env, "DOM360_MUTATION": mutant},
                                  capture_output=True, text=True)
@@ -69,7 +75,7 @@ def main() -> int:
     finally:
         if emb is not None:
             emb.down()
-    print(table(["policy weakened", "outcome", "first failing test", "time"], rows))
+    print(table(["policy weakened / defence undone", "outcome", "first failing test", "time"], rows))
     print(f"{len(rows) - survivors}/{len(rows)} mutants killed")
     return 1 if survivors or not rows else 0
 

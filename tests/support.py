@@ -120,7 +120,13 @@ class Database:
 
 
 def apply_mutation(dsn: str, mutation: str) -> None:
-    """Weaken one policy (`table.policy`): the tenant policy to true, the analytics policy to every role."""
+    """Weaken one policy (`table.policy`): the tenant policy to true, the analytics policy to every role; or undo one
+    defence against a hostile app login (`defence.<name>`, tests/mutants.py)."""
+    if mutation.startswith("defence."):
+        import mutants
+
+        mutants.apply(dsn, mutation)
+        return
     table, _, policy = mutation.partition(".")
     stmt = (sql.SQL("ALTER POLICY {} ON dom360.{} TO PUBLIC") if policy == "analytics_read"
             else sql.SQL("ALTER POLICY {} ON dom360.{} USING (true) WITH CHECK (true)"))
