@@ -357,8 +357,11 @@ def test_ensure_message_partitions_gives_up_under_a_long_reader_and_never_blocks
                 w.execute("SELECT dom360.set_tenant(%s)", [victim.id])
                 w.execute("SELECT * FROM dom360.append_message(%s, 'user', 'still writing')", [victim.conversation])
         finally:
-            th.join(timeout=120)
-        assert not th.is_alive()
+            th.join(timeout=60)
+            if th.is_alive():  # stuck behind the reader (the defence is gone): free it, or the test hangs
+                reader.execute("ROLLBACK")
+                th.join()
+        assert not failure or isinstance(failure[0], errors.LockNotAvailable), failure
         assert len(failure) == 1 and isinstance(failure[0], errors.LockNotAvailable)
         assert "lock not granted within 300ms after 5 attempt(s)" in str(failure[0])
         reader.execute("COMMIT")
