@@ -164,6 +164,16 @@ def experiments(trigger_fn: str) -> list[Experiment]:
                    [f"ALTER TABLE dom360.{t} DISABLE ROW LEVEL SECURITY" for t in RLS_TABLES]),
         Experiment("no CHECK constraints on conversations", "b", [drop_checks("dom360.conversations")]),
         Experiment("no CHECK constraint on message_requests", "b", [drop_checks("dom360.message_requests")]),
+        # issue #16 (docs/security.md): what the hardening against a hostile app login changed on the chat path
+        Experiment("INSERT on messages granted on the table, not per column (before #16)", "b",
+                   [f"GRANT INSERT ON dom360.messages TO {bench.PARAMS['app_role']}"]),
+        Experiment("current_tenant_id() with a bare ::uuid (before #16)", "b",
+                   ["CREATE OR REPLACE FUNCTION dom360.current_tenant_id() RETURNS uuid LANGUAGE sql STABLE PARALLEL SAFE "
+                    "AS $$ SELECT NULLIF(pg_catalog.current_setting('app.tenant_id', true), '')::uuid $$"]),
+        Experiment("append_message and set_tenant with SET search_path (the alternative to qualifying, #16)", "b",
+                   ["ALTER FUNCTION dom360.append_message(uuid, text, text, integer, integer, jsonb, jsonb, text) "
+                    "SET search_path = pg_catalog, pg_temp",
+                    "ALTER FUNCTION dom360.set_tenant(uuid) SET search_path = pg_catalog, pg_temp"]),
     ]
     return out
 
@@ -245,7 +255,8 @@ def prepare_cluster(home: Path, tmp: Path, progress: Callable[[str], None]) -> t
               show_default=True, help="Home of the embedded server used (its own cluster, not the bench's).")
 @click.option("--turns", type=click.IntRange(10), default=200, show_default=True)
 @click.option("--warmup", type=click.IntRange(1), default=40, show_default=True)
-def main(home: Path, turns: int, warmup: int) -> None:
+@click.option("--only", metavar="TEXT", help="Run (b) and the experiments whose name contains TEXT.")
+def main(home: Path, turns: int, warmup: int, only: str | None) -> None:
     """Instructions per chat turn, and what each part of it costs (callgrind, PostgreSQL in single-user mode)."""
     if not shutil.which("valgrind") or not shutil.which("callgrind_annotate"):
         raise click.ClickException("valgrind (with callgrind_annotate) is needed: apt-get install valgrind")
@@ -255,6 +266,8 @@ def main(home: Path, turns: int, warmup: int) -> None:
         cluster, trigger_fn, targets = prepare_cluster(home.resolve(), tmp, bench.progress)
         rows, base, funcs = [], None, {}
         for exp in experiments(trigger_fn):
+            if only and base is not None and only not in exp.name:
+                continue
             bench.progress(f"callgrind: {exp.name}")
             try:
                 short, _ = callgrind(cluster, tmp / "short", exp, warmup, targets)
