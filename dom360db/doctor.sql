@@ -236,7 +236,7 @@ SELECT found.object,
 -- app_can_lock --
 -- LOCK TABLE in a mode above ROW EXCLUSIVE needs table-level UPDATE, DELETE or TRUNCATE; column-level UPDATE does
 -- not count. Such a lock in one tenant's open transaction stalls every tenant: the app gets UPDATE per column.
--- (Table-level DELETE on users, inboxes, agents and conversations is the known remainder: docs/security.md.)
+-- (Table-level DELETE on users, inboxes and agents is the known remainder: docs/security.md.)
 SELECT c.oid::regclass::text AS object,
        'the app role has table-level UPDATE or TRUNCATE: it may LOCK the table in modes that stall every tenant' AS problem,
        format('REVOKE UPDATE, TRUNCATE ON %%s FROM PUBLIC, %%I; GRANT UPDATE (its columns) instead (dom360db migrate --reapply)',

@@ -302,7 +302,8 @@ def test_conversation_with_messages_cannot_be_deleted_rekeyed_or_renumbered(db: 
                             "INSERT INTO dom360.inboxes (name, channel) VALUES ('wa', 'whatsapp') RETURNING id")[0][0]
     in_tenant(db, acme.id, "SELECT * FROM dom360.append_message(%s, 'user', 'hi')", [acme.conversation])
     for stmt, args, error in (
-        ("DELETE FROM dom360.conversations WHERE id = %s", [acme.conversation], errors.ForeignKeyViolation),
+        ("SELECT dom360.delete_conversation(%s)", [acme.conversation], errors.ForeignKeyViolation),
+        ("DELETE FROM dom360.conversations WHERE id = %s", [acme.conversation], errors.InsufficientPrivilege),
         ("UPDATE dom360.conversations SET inbox_id = %s WHERE id = %s", [other_inbox, acme.conversation],
          errors.ForeignKeyViolation),
         ("UPDATE dom360.conversations SET id = gen_random_uuid() WHERE id = %s", [acme.conversation],
@@ -322,7 +323,7 @@ def test_conversation_with_messages_cannot_be_deleted_rekeyed_or_renumbered(db: 
               [acme.conversation])
     empty = in_tenant(db, acme.id, "SELECT dom360.get_or_create_conversation(%s, 'nobody')", [acme.inbox])[0][0]
     in_tenant(db, acme.id, "UPDATE dom360.conversations SET inbox_id = %s WHERE id = %s", [other_inbox, empty])
-    in_tenant(db, acme.id, "DELETE FROM dom360.conversations WHERE id = %s", [empty])
+    assert in_tenant(db, acme.id, "SELECT dom360.delete_conversation(%s)", [empty]) == [(True,)]
     counters_match_messages(db)
 
 

@@ -370,7 +370,7 @@ def test_ensure_message_partitions_gives_up_under_a_long_reader_and_never_blocks
 
 #: Tables the app may still LOCK in modes above ROW EXCLUSIVE, because it has table-level DELETE on them (no
 #: column-level DELETE exists): the remaining stall, documented in docs/security.md.
-LOCKABLE_THROUGH_DELETE = {"dom360.agents", "dom360.conversations", "dom360.inboxes", "dom360.users"}
+LOCKABLE_THROUGH_DELETE = {"dom360.agents", "dom360.inboxes", "dom360.users"}
 
 
 def test_app_cannot_lock_shared_tables_against_other_tenants(db: Database, victim: Tenant) -> None:
@@ -444,3 +444,22 @@ def test_lint_multiple_permissive_policies(db: Database) -> None:
         ("dom360_analytics", ("analytics_read", "tenant_isolation")),
         ("dom360_owner", ("owner_maintenance", "tenant_isolation")),
     }
+
+
+def test_delete_conversation_reaches_the_current_tenant_only(db: Database, victim: Tenant) -> None:
+    """The app deletes conversations only through dom360.delete_conversation() (no DELETE privilege, so no LOCK)."""
+    other = db.create_tenant("other")
+    with db.app() as c, c.transaction():
+        c.execute("SELECT dom360.set_tenant(%s)", [victim.id])
+        empty = c.execute("SELECT dom360.get_or_create_conversation(%s, 'nobody')", [victim.inbox]).fetchone()[0]  # type: ignore[index]
+    with db.app() as c:
+        with c.transaction(), pytest.raises(errors.InsufficientPrivilege, match="no tenant set"):
+            c.execute("SELECT dom360.delete_conversation(%s)", [empty])
+        with c.transaction():
+            c.execute("SELECT dom360.set_tenant(%s)", [other])
+            assert c.execute("SELECT dom360.delete_conversation(%s)", [empty]).fetchone()[0] is False  # type: ignore[index]
+        with c.transaction():
+            c.execute("SELECT dom360.set_tenant(%s)", [victim.id])
+            assert c.execute("SELECT count(*) FROM dom360.conversations WHERE id = %s", [empty]).fetchone()[0] == 1  # type: ignore[index]
+            assert c.execute("SELECT dom360.delete_conversation(%s)", [empty]).fetchone()[0] is True  # type: ignore[index]
+            assert c.execute("SELECT count(*) FROM dom360.conversations WHERE id = %s", [empty]).fetchone()[0] == 0  # type: ignore[index]

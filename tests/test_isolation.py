@@ -18,7 +18,7 @@ APP_PRIVILEGES: dict[str, frozenset[str]] = {
     "account_vars": frozenset({"SELECT", "UPDATE"}),
     "inboxes": _ALL,
     "agents": _ALL,
-    "conversations": _ALL,
+    "conversations": frozenset({"SELECT", "INSERT", "UPDATE"}),  # DELETE: dom360.delete_conversation()
     "audit_log": frozenset({"SELECT"}),
     "messages": frozenset({"SELECT", "INSERT"}),
     "message_requests": frozenset({"SELECT", "INSERT"}),

@@ -77,7 +77,7 @@ KINDS: dict[str, Sequence[str]] = {
     "upsert_collide": WRITABLE,  # same, another tenant's row id under the own tenant: a new own row
     "foreign_inbox": ("conversations",),  # a conversation in another tenant's inbox: ForeignKeyViolation
     "update": UPDATABLE,
-    "delete": WRITABLE,
+    "delete": ("users", "inboxes", "agents"),  # conversations: dom360.delete_conversation() (test_hostile.py)
     "move": UPDATABLE,  # SET tenant_id = another tenant: refused
     "repoint": ("conversations",),  # SET inbox_id = another tenant's inbox: ForeignKeyViolation
 }
