@@ -235,12 +235,12 @@ SELECT found.object,
 
 -- app_can_lock --
 -- LOCK TABLE in a mode above ROW EXCLUSIVE needs table-level UPDATE, DELETE or TRUNCATE; column-level UPDATE does
--- not count. Such a lock in one tenant's open transaction stalls every tenant: the app gets UPDATE per column.
--- (Table-level DELETE on users, inboxes and agents is the known remainder: docs/security.md.)
+-- not count. Such a lock in one tenant's open transaction stalls every tenant: the app gets UPDATE per column and
+-- deletes through dom360.delete_*() functions.
 SELECT c.oid::regclass::text AS object,
-       'the app role has table-level UPDATE or TRUNCATE: it may LOCK the table in modes that stall every tenant' AS problem,
-       format('REVOKE UPDATE, TRUNCATE ON %%s FROM PUBLIC, %%I; GRANT UPDATE (its columns) instead (dom360db migrate --reapply)',
+       'the app role has table-level UPDATE, DELETE or TRUNCATE: it may LOCK the table in modes that stall every tenant' AS problem,
+       format('REVOKE UPDATE, DELETE, TRUNCATE ON %%s FROM PUBLIC, %%I; GRANT UPDATE (its columns) instead (dom360db migrate --reapply)',
               c.oid::regclass, %(app_role)s::text) AS fix
   FROM pg_class c
  WHERE c.relnamespace = 'dom360'::regnamespace AND c.relkind IN ('r', 'p', 'v')
-   AND (has_table_privilege(%(app_role)s::text, c.oid, 'UPDATE') OR has_table_privilege(%(app_role)s::text, c.oid, 'TRUNCATE'));
+   AND has_table_privilege(%(app_role)s::text, c.oid, 'UPDATE, DELETE, TRUNCATE');

@@ -36,6 +36,7 @@ DEFENCES: dict[str, str | Rewrite] = {
     "unqualified_set_tenant": unqualify("dom360.set_tenant(uuid)", "text"),
     "message_id_insert": "GRANT INSERT (id) ON dom360.messages TO dom360_app",
     "table_update": "GRANT UPDATE ON dom360.account_vars TO dom360_app",
+    "table_delete": "GRANT DELETE ON dom360.conversations TO dom360_app",
     "maintenance_lock_for_app": "GRANT UPDATE ON dom360.maintenance_lock TO dom360_app",
     "unbounded_parked_months": Rewrite("dom360.missing_month_partitions(regclass, integer)",
                                        (("LIMIT 12", "LIMIT ALL"),)),

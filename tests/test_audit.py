@@ -59,19 +59,19 @@ CASES: dict[tuple[str, str], Case] = {
     ("users", "UPDATE"): Case("app", "UPDATE dom360.users AS t SET name = 'Ana Maria', role = 'admin' "
                                      "WHERE id = %(user)s RETURNING to_jsonb(t)",
                               before="SELECT to_jsonb(t) FROM dom360.users t WHERE id = %(user)s"),
-    ("users", "DELETE"): Case("app", "DELETE FROM dom360.users AS t WHERE id = %(user)s RETURNING to_jsonb(t)"),
+    ("users", "DELETE"): Case("app", "SELECT to_jsonb(t) FROM dom360.delete_user(%(user)s) AS t"),
     ("agents", "INSERT"): Case("app", "INSERT INTO dom360.agents AS t (agent_type, name, settings) "
                                       "VALUES ('COPILOT', 'Co', '{\"tone\": \"warm\"}') RETURNING to_jsonb(t)"),
     ("agents", "UPDATE"): Case("app", "UPDATE dom360.agents AS t SET settings = '{\"temperature\": 0.2}' "
                                       "WHERE id = %(agent)s RETURNING to_jsonb(t)",
                                before="SELECT to_jsonb(t) FROM dom360.agents t WHERE id = %(agent)s"),
-    ("agents", "DELETE"): Case("app", "DELETE FROM dom360.agents AS t WHERE id = %(agent)s RETURNING to_jsonb(t)"),
+    ("agents", "DELETE"): Case("app", "SELECT to_jsonb(t) FROM dom360.delete_agent(%(agent)s) AS t"),
     ("inboxes", "INSERT"): Case("app", "INSERT INTO dom360.inboxes AS t (name, channel) "
                                        "VALUES ('WhatsApp', 'whatsapp') RETURNING to_jsonb(t)"),
     ("inboxes", "UPDATE"): Case("app", "UPDATE dom360.inboxes AS t SET name = 'Site chat' WHERE id = %(inbox)s "
                                        "RETURNING to_jsonb(t)",
                                 before="SELECT to_jsonb(t) FROM dom360.inboxes t WHERE id = %(inbox)s"),
-    ("inboxes", "DELETE"): Case("app", "DELETE FROM dom360.inboxes AS t WHERE id = %(inbox)s RETURNING to_jsonb(t)",
+    ("inboxes", "DELETE"): Case("app", "SELECT to_jsonb(t) FROM dom360.delete_inbox(%(inbox)s) AS t",
                                 prep="DELETE FROM dom360.conversations WHERE id = %(conversation)s"),
 }
 

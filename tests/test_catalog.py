@@ -36,6 +36,7 @@ DEFECTS: dict[str, tuple[str, str, str | None]] = {
     "app can create in dom360": ("app_can_create", "GRANT CREATE ON SCHEMA dom360 TO dom360_app", None),
     "table-level UPDATE for the app": ("app_can_lock", "GRANT UPDATE ON dom360.users TO dom360_app", None),
     "TRUNCATE for the app": ("app_can_lock", "GRANT TRUNCATE ON dom360.messages TO dom360_app", None),
+    "DELETE for the app": ("app_can_lock", "GRANT DELETE ON dom360.inboxes TO dom360_app", None),
     "unqualified type inlined into policies": ("unqualified_names",
         "CREATE OR REPLACE FUNCTION dom360.current_tenant_id() RETURNS uuid LANGUAGE sql STABLE "
         "AS $$ SELECT NULLIF(pg_catalog.current_setting('app.tenant_id', true), '')::uuid $$", None),

@@ -323,7 +323,7 @@ def test_conversation_with_messages_cannot_be_deleted_rekeyed_or_renumbered(db: 
               [acme.conversation])
     empty = in_tenant(db, acme.id, "SELECT dom360.get_or_create_conversation(%s, 'nobody')", [acme.inbox])[0][0]
     in_tenant(db, acme.id, "UPDATE dom360.conversations SET inbox_id = %s WHERE id = %s", [other_inbox, empty])
-    assert in_tenant(db, acme.id, "SELECT dom360.delete_conversation(%s)", [empty]) == [(True,)]
+    assert in_tenant(db, acme.id, "SELECT id FROM dom360.delete_conversation(%s)", [empty]) == [(empty,)]
     counters_match_messages(db)
 
 

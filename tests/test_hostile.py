@@ -368,14 +368,12 @@ def test_ensure_message_partitions_gives_up_under_a_long_reader_and_never_blocks
         assert maint.execute("SELECT dom360.ensure_message_partitions()").fetchone()[0] == 1  # type: ignore[index]
 
 
-#: Tables the app may still LOCK in modes above ROW EXCLUSIVE, because it has table-level DELETE on them (no
-#: column-level DELETE exists): the remaining stall, documented in docs/security.md.
-LOCKABLE_THROUGH_DELETE = {"dom360.agents", "dom360.inboxes", "dom360.users"}
 
 
 def test_app_cannot_lock_shared_tables_against_other_tenants(db: Database, victim: Tenant) -> None:
-    """`BEGIN; LOCK TABLE dom360.account_vars IN ACCESS EXCLUSIVE MODE` in one tenant's transaction used to stall
-    every tenant. UPDATE is granted per column now, and a column privilege does not let a role lock a table."""
+    """`BEGIN; LOCK TABLE dom360.conversations IN ACCESS EXCLUSIVE MODE` in one tenant's transaction used to stall
+    every tenant. UPDATE is granted per column now (a column privilege does not let a role lock a table), and DELETE
+    goes through dom360.delete_*() functions: the app can lock no table above ROW EXCLUSIVE."""
     with db.admin() as c:
         tables = [r[0] for r in c.execute(
             "SELECT c.oid::regclass::text FROM pg_class c WHERE c.relnamespace = 'dom360'::regnamespace "
@@ -393,7 +391,7 @@ def test_app_cannot_lock_shared_tables_against_other_tenants(db: Database, victi
                 except errors.InsufficientPrivilege:
                     pass
     assert "dom360.account_vars" in tables and "dom360.messages" in tables
-    assert lockable == LOCKABLE_THROUGH_DELETE
+    assert lockable == set()
 
 
 # --- Supabase splinter's generic lints (the same conditions, as catalog queries) ----------------------------------
@@ -447,19 +445,19 @@ def test_lint_multiple_permissive_policies(db: Database) -> None:
 
 
 def test_delete_conversation_reaches_the_current_tenant_only(db: Database, victim: Tenant) -> None:
-    """The app deletes conversations only through dom360.delete_conversation() (no DELETE privilege, so no LOCK)."""
+    """The app deletes rows only through dom360.delete_*() (no DELETE privilege, so no LOCK); the conversation's."""
     other = db.create_tenant("other")
     with db.app() as c, c.transaction():
         c.execute("SELECT dom360.set_tenant(%s)", [victim.id])
         empty = c.execute("SELECT dom360.get_or_create_conversation(%s, 'nobody')", [victim.inbox]).fetchone()[0]  # type: ignore[index]
     with db.app() as c:
         with c.transaction(), pytest.raises(errors.InsufficientPrivilege, match="no tenant set"):
-            c.execute("SELECT dom360.delete_conversation(%s)", [empty])
+            c.execute("SELECT * FROM dom360.delete_conversation(%s)", [empty])
         with c.transaction():
             c.execute("SELECT dom360.set_tenant(%s)", [other])
-            assert c.execute("SELECT dom360.delete_conversation(%s)", [empty]).fetchone()[0] is False  # type: ignore[index]
+            assert c.execute("SELECT * FROM dom360.delete_conversation(%s)", [empty]).fetchall() == []
         with c.transaction():
             c.execute("SELECT dom360.set_tenant(%s)", [victim.id])
             assert c.execute("SELECT count(*) FROM dom360.conversations WHERE id = %s", [empty]).fetchone()[0] == 1  # type: ignore[index]
-            assert c.execute("SELECT dom360.delete_conversation(%s)", [empty]).fetchone()[0] is True  # type: ignore[index]
+            assert c.execute("SELECT id FROM dom360.delete_conversation(%s)", [empty]).fetchall() == [(empty,)]
             assert c.execute("SELECT count(*) FROM dom360.conversations WHERE id = %s", [empty]).fetchone()[0] == 0  # type: ignore[index]

@@ -11,14 +11,13 @@ from psycopg import errors, sql
 from support import Database, Tenant, seed
 
 #: Every table of schema dom360 and what the app role may do there (checked against the catalog).
-_ALL = frozenset({"SELECT", "INSERT", "UPDATE", "DELETE"})
 APP_PRIVILEGES: dict[str, frozenset[str]] = {
     "tenants": frozenset({"SELECT"}),
-    "users": _ALL,
+    "users": frozenset({"SELECT", "INSERT", "UPDATE"}),
     "account_vars": frozenset({"SELECT", "UPDATE"}),
-    "inboxes": _ALL,
-    "agents": _ALL,
-    "conversations": frozenset({"SELECT", "INSERT", "UPDATE"}),  # DELETE: dom360.delete_conversation()
+    "inboxes": frozenset({"SELECT", "INSERT", "UPDATE"}),
+    "agents": frozenset({"SELECT", "INSERT", "UPDATE"}),
+    "conversations": frozenset({"SELECT", "INSERT", "UPDATE"}),
     "audit_log": frozenset({"SELECT"}),
     "messages": frozenset({"SELECT", "INSERT"}),
     "message_requests": frozenset({"SELECT", "INSERT"}),
@@ -26,6 +25,9 @@ APP_PRIVILEGES: dict[str, frozenset[str]] = {
     "token_prices": frozenset({"SELECT"}),
     "conversation_stages": frozenset({"SELECT"}),
 }
+#: No table-level DELETE anywhere (it would let the app LOCK the table against every tenant): a function per table.
+DELETE_FUNCTIONS = {"users": "delete_user", "inboxes": "delete_inbox", "agents": "delete_agent",
+                    "conversations": "delete_conversation"}
 APP_TABLES = set(APP_PRIVILEGES)
 INSERTABLE = {t for t, p in APP_PRIVILEGES.items() if "INSERT" in p}
 UPDATABLE = {t for t, p in APP_PRIVILEGES.items() if "UPDATE" in p}
@@ -120,6 +122,11 @@ def test_no_tenant_writes_nothing(db: Database, tenants: tuple[Tenant, Tenant], 
                 assert c.execute(sql.SQL("UPDATE dom360.{} SET {} = {}").format(ident, col, col)).rowcount == 0
             if table in DELETABLE:
                 assert c.execute(sql.SQL("DELETE FROM dom360.{}").format(ident)).rowcount == 0
+        if table in DELETE_FUNCTIONS:
+            with db.admin() as admin:
+                some_id = admin.execute(sql.SQL("SELECT id FROM dom360.{} LIMIT 1").format(ident)).fetchone()[0]  # type: ignore[index]
+            with pytest.raises(errors.InsufficientPrivilege, match="no tenant set"), c.transaction():
+                c.execute(sql.SQL("SELECT * FROM dom360.{}(%s)").format(sql.Identifier(DELETE_FUNCTIONS[table])), [some_id])
     with db.admin() as c:
         assert count(c, table) == before >= 2
 
@@ -207,6 +214,10 @@ def test_another_tenants_rows_cannot_be_updated_or_deleted(db: Database, tenants
         if table in DELETABLE:
             assert c.execute(sql.SQL("DELETE FROM dom360.{} WHERE tenant_id = %s").format(sql.Identifier(table)),
                              [b.id]).rowcount == 0
+        if table in DELETE_FUNCTIONS:
+            for row in before:
+                assert c.execute(sql.SQL("SELECT * FROM dom360.{}(%s)").format(
+                    sql.Identifier(DELETE_FUNCTIONS[table])), [row[0]["id"]]).fetchall() == []
     with db.admin() as c:
         after = c.execute(sql.SQL("SELECT to_jsonb(t) FROM dom360.{} t WHERE tenant_id = %s ORDER BY 1::text")
                           .format(sql.Identifier(table)), [b.id]).fetchall()

@@ -32,7 +32,9 @@ from support import Database, seed
 
 TENANTS = 3
 TABLES = ("tenants", "users", "account_vars", "inboxes", "agents", "conversations", "audit_log")
-WRITABLE = ("users", "inboxes", "agents", "conversations")  # INSERT, UPDATE, DELETE for the app
+WRITABLE = ("users", "inboxes", "agents", "conversations")  # INSERT, UPDATE, and DELETE through a function
+DELETE_FUNCTIONS = {"users": "delete_user", "inboxes": "delete_inbox", "agents": "delete_agent",
+                    "conversations": "delete_conversation"}
 UPDATABLE = (*WRITABLE, "account_vars")
 #: Restoring the seeded state, children first (delete) and parents first (insert).
 RESET_ORDER = ("conversations", "agents", "users", "inboxes", "account_vars", "audit_log")
@@ -77,7 +79,7 @@ KINDS: dict[str, Sequence[str]] = {
     "upsert_collide": WRITABLE,  # same, another tenant's row id under the own tenant: a new own row
     "foreign_inbox": ("conversations",),  # a conversation in another tenant's inbox: ForeignKeyViolation
     "update": UPDATABLE,
-    "delete": ("users", "inboxes", "agents"),  # conversations: dom360.delete_conversation() (test_hostile.py)
+    "delete": WRITABLE,  # through dom360.delete_<row>() (no DELETE privilege: docs/security.md)
     "move": UPDATABLE,  # SET tenant_id = another tenant: refused
     "repoint": ("conversations",),  # SET inbox_id = another tenant's inbox: ForeignKeyViolation
 }
@@ -390,8 +392,21 @@ class World:
         self.reached(op, self.run(op, tenant, stmt, [value, *params]), affected)
 
     def op_delete(self, op: Op, tenant: uuid.UUID | None, other: uuid.UUID) -> None:
-        where, params, affected = self.where(op, tenant, other)
-        stmt = sql.SQL("DELETE FROM {} AS t{}{}").format(table_ident(op.table), where, returning(op))
+        """The delete function called for each id op.target aims at (all own rows, one, another tenant's)."""
+        own = set(self.ids(op.table, tenant))
+        if op.target == "all":
+            ids, affected = sorted(own, key=str), own
+        elif op.target == "own":
+            row = choose(self.ids(op.table, tenant), op.pick) or choose(self.ids(op.table, other), op.pick)
+            ids, affected = [row], own & {row}
+        else:  # another tenant's ids (an own row may share one: upsert_collide)
+            ids = self.ids(op.table, other)
+            affected = own & set(ids)
+        stmt = sql.SQL("SELECT to_jsonb(t) FROM unnest(%s::uuid[]) AS k(id) CROSS JOIN LATERAL dom360.{}(k.id) AS t").format(
+            sql.Identifier(DELETE_FUNCTIONS[op.table]))
+        params = [ids]
+        if tenant is None and ids:
+            return self.refused(op, tenant, (errors.InsufficientPrivilege,), stmt, params)
         in_use = set(self.model["conversations"][tenant].values()) if tenant is not None else set()
         if op.table == "inboxes" and affected & in_use:
             return self.refused(op, tenant, (errors.ForeignKeyViolation,), stmt, params)
