@@ -224,6 +224,21 @@ def refresh_cmd(dsn: str | None, home: Path | None, config_path: Path | None, de
     click.echo(f"refreshed dom360.mv_tenant_consumption_summary in {time.perf_counter() - t0:.2f} s")
 
 
+@cli.command("roles")
+@db_options
+def roles_cmd(dsn: str | None, home: Path | None, config_path: Path | None, defines: tuple[str, ...]) -> None:
+    """Create the missing cluster-wide group roles, backup role included (a superuser; before a restore
+    into a new cluster). Idempotent."""
+    from dom360db import roles
+
+    ctx = Context(dsn, home, config_path, defines)
+    with connect(ctx.dsn) as conn:
+        done = roles.ensure(conn, ctx.params)
+    for line in done:
+        click.echo(line)
+    click.echo(f"roles ready on {describe(ctx.dsn)} ({len(done)} created)")
+
+
 def _lock_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """--lock-timeout and --attempts, shared by the commands that change partitions."""
     fn = click.option("--attempts", default=10, show_default=True, type=click.IntRange(1, 1000),

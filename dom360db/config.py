@@ -23,6 +23,7 @@ DEFAULTS: dict[str, Any] = {
     "owner_role": "dom360_owner",
     "app_role": "dom360_app",
     "analytics_role": "dom360_analytics",
+    "backup_role": "dom360_backup",  # created by `dom360db roles` (BYPASSRLS: a superuser), for pg_dump --role
     # Monthly partitions of time-partitioned tables kept ready ahead of and behind the current month.
     "months_ahead": 3,
     "months_behind": 1,
@@ -32,7 +33,7 @@ DEFAULTS: dict[str, Any] = {
     "consumption_stripes": 16,
 }
 
-_ROLE_PARAMS = ("owner_role", "app_role", "analytics_role")
+_ROLE_PARAMS = ("owner_role", "app_role", "analytics_role", "backup_role")
 _ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 

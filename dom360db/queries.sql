@@ -73,4 +73,14 @@ SELECT CASE WHEN to_regprocedure('dom360.ensure_message_partitions(integer)') IS
             ELSE dom360.ensure_message_partitions(%(months_ahead)s::int) END;
 
 -- refresh_summary --
-REFRESH MATERIALIZED VIEW CONCURRENTLY dom360.mv_tenant_consumption_summary;
+-- CONCURRENTLY (readers never wait) once populated; an unpopulated view (CONCURRENTLY refuses it) is
+-- populated with a plain REFRESH.
+DO $refresh$
+BEGIN
+    IF (SELECT c.relispopulated FROM pg_catalog.pg_class c WHERE c.oid = 'dom360.mv_tenant_consumption_summary'::regclass) THEN
+        REFRESH MATERIALIZED VIEW CONCURRENTLY dom360.mv_tenant_consumption_summary;
+    ELSE
+        REFRESH MATERIALIZED VIEW dom360.mv_tenant_consumption_summary;
+    END IF;
+END
+$refresh$;
