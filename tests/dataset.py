@@ -10,7 +10,6 @@ through the API again and checks numbering, idempotency, counters, the summary a
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -30,7 +29,6 @@ def fill(dsn: str, *, tenants: int = 2, conversations: int = 3, messages: int = 
     """Write the dataset; `bulk` more messages per tenant (plain INSERTs, numbered by the trigger) make a
     dump that takes a while to restore. Returns the tenant ids."""
     ids: list[uuid.UUID] = []
-    now = datetime.now(UTC)
     with psycopg.connect(dsn) as c:
         for t in range(tenants):
             with c.transaction():
@@ -54,8 +52,7 @@ def fill(dsn: str, *, tenants: int = 2, conversations: int = 3, messages: int = 
                                   [conv, "user" if m % 2 == 0 else "assistant", f"t{t} c{k} m{m} olá",
                                    10 + m, 20 * (m % 2), f"req-{t}-{k}-{m}"])
                     if k == 0:
-                        c.execute("SELECT dom360.set_conversation_stage(%s, 'qualified', %s)",
-                                  [conv, now - timedelta(minutes=5)])
+                        c.execute("SELECT dom360.set_conversation_stage(%s, 'qualified')", [conv])
                 if bulk:
                     c.execute("INSERT INTO dom360.messages (conversation_id, role, content, input_tokens, output_tokens) "
                               "SELECT %s, 'user', repeat('x', 200) || g, 1, 0 FROM generate_series(1, %s) g",
