@@ -24,7 +24,7 @@ from typing import Literal
 import psycopg
 from psycopg.types.json import Jsonb
 
-from dom360db import __version__
+from dom360db import __version__, shipped
 from dom360db.connect import connect, describe, error_line
 from dom360db.errors import Dom360Error
 from dom360db.queries import query
@@ -102,6 +102,13 @@ def validate(files: Sequence[SqlFile], applied: dict[str, Applied]) -> None:
             raise Dom360Error(
                 f"{a.path} was applied on {when} but version {a.version} {now}: "
                 "versioned files are forward-only; restore it"
+            )
+        if f.checksum != a.checksum and shipped.predates_baseline(f, a.checksum):
+            raise Dom360Error(
+                f"{a.path} was applied on {when} from a text that no release since the upgrade baseline "
+                f"{shipped.BASELINE} shipped: this database was migrated by an earlier, unsupported version; "
+                "upgrade it by moving its data into a new database (docs/operations.md, \"Databases from "
+                "before the baseline\"); nothing was applied"
             )
         if f.checksum != a.checksum:
             raise Dom360Error(

@@ -8,6 +8,7 @@ the client of the server's own major version: the embedded wheel's (17), or /usr
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -69,10 +70,8 @@ def kill9_server(data_dir: Path) -> None:
             if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
                 children.append(int(proc.name))
     for p in [pid, *children]:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(p, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     for p in [pid, *children]:
         while Path(f"/proc/{p}").exists() and "Z" not in _state(p):
             time.sleep(0.05)

@@ -19,11 +19,12 @@ import pytest
 from click.testing import CliRunner
 from psycopg import sql
 
-import dataset
-import pgtools
 from dom360db import cli, config, doctor, sqlfiles
 from dom360db.embedded import EmbeddedServer
-from support import Database, Server, migrate_database, with_db
+
+import dataset
+import pgtools
+from support import Database, Server, with_db
 
 BACKUP_LOGIN = "dom360_test_backup"
 
@@ -113,7 +114,8 @@ def backup_login(server: Server) -> Iterator[str]:
     assert code == 0, out
     with server.admin() as c:
         c.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(BACKUP_LOGIN)))
-        c.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD 'backup-only' IN ROLE dom360_backup").format(sql.Identifier(BACKUP_LOGIN)))
+        c.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD 'backup-only' IN ROLE dom360_backup")
+                  .format(sql.Identifier(BACKUP_LOGIN)))
     try:
         yield BACKUP_LOGIN
     finally:
