@@ -183,7 +183,7 @@ def test_restore_into_a_new_cluster_after_dom360db_roles(db: Database, new_clust
 
 
 def test_a_server_killed_during_pg_restore_then_a_clean_retry(db: Database, new_cluster: EmbeddedServer) -> None:
-    tenants, before = filled(db, bulk=40_000)
+    tenants, before = filled(db, bulk=10_000)
     data = dump(db.admin_dsn, "custom")
     admin = _dsn(new_cluster, "postgres")
     code, out = cli_run(admin, "roles")
