@@ -45,6 +45,10 @@ ship: install
 	@test -n "$(RELEASE)" || { echo "usage: make ship RELEASE=<git revision>"; exit 2; }
 	$(PY) -m dom360db.shipped add --release $(RELEASE)
 
+# The schema snapshot sql/catalog.txt (a fresh install's catalog), regenerated after any schema change.
+snapshot: up
+	$(DOM) catalog --write
+
 bench: install
 	$(PY) bench/run.py
 

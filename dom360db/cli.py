@@ -239,6 +239,25 @@ def roles_cmd(dsn: str | None, home: Path | None, config_path: Path | None, defi
     click.echo(f"roles ready on {describe(ctx.dsn)} ({len(done)} created)")
 
 
+@cli.command("catalog")
+@db_options
+@click.option("--write", is_flag=True, help="Write the snapshot sql/catalog.txt (default: print it).")
+def catalog_cmd(dsn: str | None, home: Path | None, config_path: Path | None, defines: tuple[str, ...],
+                write: bool) -> None:
+    """The schema snapshot: migrate a scratch database on the server (a superuser), describe its catalog."""
+    from dom360db import catalog
+
+    ctx = Context(dsn, home, config_path, defines)
+    text = catalog.render_snapshot(catalog.fresh_description(ctx.dsn, ctx.params))
+    if not write:
+        click.echo(text, nl=False)
+        return
+    path = catalog.snapshot_path()
+    changed = not path.is_file() or path.read_text(encoding="utf-8") != text
+    path.write_text(text, encoding="utf-8")
+    click.echo(f"{'wrote' if changed else 'unchanged:'} {path}")
+
+
 def _lock_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """--lock-timeout and --attempts, shared by the commands that change partitions."""
     fn = click.option("--attempts", default=10, show_default=True, type=click.IntRange(1, 1000),
