@@ -64,8 +64,13 @@ def cli() -> None:
               help="Re-apply every repeatable file (restores functions and policies altered by hand).")
 @click.option("--lock-timeout", default=300.0, show_default=True, metavar="SECONDS",
               help="How long to wait for another migrate holding the lock.")
+@click.option("--ddl-lock-timeout", default=migrate.DDL_LOCK_TIMEOUT_MS, show_default=True, metavar="MS",
+              type=click.IntRange(1, 3_600_000),
+              help="Longest wait of any statement of a file for a table lock (lock_timeout); then the file is retried.")
+@click.option("--attempts", default=migrate.DDL_ATTEMPTS, show_default=True, type=click.IntRange(1, 1000),
+              help="Tries per file when a lock is not granted within --ddl-lock-timeout.")
 def migrate_cmd(dsn: str | None, home: Path | None, config_path: Path | None, defines: tuple[str, ...],
-                dry_run: bool, reapply: bool, lock_timeout: float) -> None:
+                dry_run: bool, reapply: bool, lock_timeout: float, ddl_lock_timeout: int, attempts: int) -> None:
     """Apply pending versioned files, then changed repeatable files (validates first)."""
     ctx = Context(dsn, home, config_path, defines)
     files, target = ctx.files(), ctx.dsn
@@ -78,7 +83,8 @@ def migrate_cmd(dsn: str | None, home: Path | None, config_path: Path | None, de
         _progress(f"dry run: {len(todo)} file(s) would be applied to {describe(target)}")
         return
     outcome = migrate.migrate(target, files, lock_timeout_s=lock_timeout, reapply=reapply,
-                              months_ahead=ctx.params["months_ahead"], progress=_progress)
+                              months_ahead=ctx.params["months_ahead"], progress=_progress,
+                              ddl_lock_timeout_ms=ddl_lock_timeout, attempts=attempts)
     click.echo(outcome.summary)
 
 

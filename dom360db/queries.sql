@@ -52,6 +52,12 @@ SELECT DISTINCT ON (path) kind, version, path, checksum, applied_at
 INSERT INTO dom360db_meta.applied_files (kind, version, path, name, checksum, params, os_user, duration_ms, tool_version)
 VALUES (%(kind)s, %(version)s, %(path)s, %(name)s, %(checksum)s, %(params)s, %(os_user)s, %(duration_ms)s, %(tool_version)s);
 
+-- file_lock_timeout --
+SELECT set_config('lock_timeout', %(ms)s || 'ms', true);
+
+-- session_lock_timeout --
+SELECT set_config('lock_timeout', %(ms)s || 'ms', false);
+
 -- try_lock --
 SELECT pg_try_advisory_lock(%(key)s);
 
