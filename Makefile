@@ -39,6 +39,7 @@ test: install
 
 lint: install
 	$(VENV)/bin/ruff check dom360db tests bench
+	$(PY) -m dom360db.sqllint
 
 # A release lists its new versioned files as shipped (sql/shipped.json; they may never change again).
 ship: install
