@@ -312,7 +312,8 @@ def partitions_list_cmd(dsn: str | None, home: Path | None, config_path: Path | 
 
 @partitions_group.command("ensure")
 @db_options
-@click.option("--months-ahead", type=click.IntRange(0, 120), help="Months ahead of the current one (default: months_ahead).")
+@click.option("--months-ahead", type=click.IntRange(*config.BOUNDS["months_ahead"]),
+              help="Months ahead of the current one (default: months_ahead).")
 @click.option("--table", "table_name", metavar="NAME", help="Only this table (default: every monthly-partitioned table).")
 @click.option("--dry-run", is_flag=True, help="Print the DDL each missing month would run; change nothing.")
 @_lock_options
@@ -386,7 +387,8 @@ def partitions_retain_cmd(dsn: str | None, home: Path | None, config_path: Path 
 
 @cli.command("maintain")
 @db_options
-@click.option("--months-ahead", type=click.IntRange(0, 120), help="Months ahead of the current one (default: months_ahead).")
+@click.option("--months-ahead", type=click.IntRange(*config.BOUNDS["months_ahead"]),
+              help="Months ahead of the current one (default: months_ahead).")
 @_lock_options
 def maintain_cmd(dsn: str | None, home: Path | None, config_path: Path | None, defines: tuple[str, ...],
                  months_ahead: int | None, lock_timeout_ms: int, attempts: int) -> None:
