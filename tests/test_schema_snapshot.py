@@ -33,7 +33,8 @@ def test_the_snapshot_is_what_the_migrations_produce(db: Database) -> None:
 
 def test_the_snapshot_does_not_depend_on_role_names(server: Server) -> None:
     """Role names are written as their parameters: a database migrated with other role names is described the same."""
-    params = {**config.DEFAULTS, "owner_role": "d10_owner", "app_role": "d10_app", "analytics_role": "d10_analytics"}
+    params = {**config.DEFAULTS, "owner_role": "dom360_test_r_owner", "app_role": "dom360_test_r_app",
+              "analytics_role": "dom360_test_r_analytics"}
     with server.scratch_database("dom360_roles") as dsn:
         migrate.migrate(dsn, sqlfiles.load(params), lock_timeout_s=60, months_ahead=params["months_ahead"])
         with psycopg.connect(dsn, autocommit=True) as c:
