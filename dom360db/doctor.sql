@@ -9,7 +9,7 @@ SELECT r.want AS object,
                 CASE WHEN p.rolcreaterole THEN 'CREATEROLE' END, CASE WHEN p.rolcreatedb THEN 'CREATEDB' END,
                 CASE WHEN p.rolreplication THEN 'REPLICATION' END, CASE WHEN p.rolcanlogin THEN 'LOGIN' END)
        END AS problem,
-       CASE WHEN p.oid IS NULL THEN 'run dom360db migrate'
+       CASE WHEN p.oid IS NULL THEN 'dom360db roles (a superuser: creates the missing group roles), then dom360db migrate --reapply'
             ELSE format('ALTER ROLE %%I NOSUPERUSER NOBYPASSRLS NOCREATEROLE NOCREATEDB NOREPLICATION NOLOGIN; grant it to login roles instead', r.want)
        END AS fix
   FROM unnest(ARRAY[%(owner_role)s::text, %(app_role)s::text, %(analytics_role)s::text]) AS r(want)

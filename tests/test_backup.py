@@ -180,6 +180,16 @@ def test_restore_into_a_new_cluster_after_dom360db_roles(db: Database, new_clust
     with target_server.scratch_database("dom360_nc") as target:
         assert_clean(restore(target, data, "pg_restore --single-transaction --exit-on-error", restore_bin))
         assert_restored(target, tenants, before)
+        # a role lost later (renamed here, in this throwaway cluster): doctor reports it with the way out
+        with psycopg.connect(target_server.admin_dsn, autocommit=True) as c:
+            c.execute("ALTER ROLE dom360_analytics RENAME TO dom360_analytics_lost")
+            try:
+                got = findings(target)
+            finally:
+                c.execute("ALTER ROLE dom360_analytics_lost RENAME TO dom360_analytics")
+        missing = [f for f in got if f.check == "roles"]
+        assert [(f.object, f.problem) for f in missing] == [("dom360_analytics", "role is missing")]
+        assert "dom360db roles" in missing[0].fix
 
 
 def test_a_server_killed_during_pg_restore_then_a_clean_retry(db: Database, new_cluster: EmbeddedServer) -> None:
