@@ -175,3 +175,20 @@ def test_migrate_tells_a_local_edit_from_an_old_database(tmp_path: Path) -> None
     edited = sqlfiles.SqlFile(f.kind, f.path, f.version, f.name, f.sql + "\n-- edit\n", f.params)
     assert not shipped.predates_baseline(edited, f.checksum)
     assert not shipped.predates_baseline(f, f.checksum)
+
+
+def test_a_pre_baseline_database_forced_through_is_told_from_a_fresh_install(scratch: str, tmp_path: Path) -> None:
+    """Forcing the checksums of an old database applies the rest on top of its older 0012; doctor then
+    reports what differs from a fresh install (the old foreign keys) instead of calling it healthy."""
+    old_tree = tree_at(PRE_BASELINE, tmp_path / "old")
+    assert old_dom360db(old_tree, "migrate", "--dsn", scratch).returncode == 0
+    current = {f.path: f.checksum for f in sqlfiles.load(config.DEFAULTS)}
+    with psycopg.connect(scratch) as c:  # what a DBA might do to get past the refusal
+        for path, checksum in current.items():
+            c.execute("UPDATE dom360db_meta.applied_files SET checksum = %s WHERE path = %s AND kind = 'versioned'",
+                      [checksum, path])
+    result = CliRunner().invoke(cli.cli, ["migrate", "--dsn", scratch])
+    assert result.exit_code == 0, result.output
+    drift = [f for f in findings(scratch) if f.check == "schema_drift"]
+    tables = {f.object.split(" ", 1)[1].split(".")[0] for f in drift if f.object.startswith("constraint ")}
+    assert {"messages", "message_requests"} <= tables, drift
