@@ -10,6 +10,8 @@ healthy. docs/operations.md ("Backups and restore") describes the same procedure
 from __future__ import annotations
 
 import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -131,6 +133,11 @@ def test_the_backup_role_takes_complete_backups_and_doctor_accepts_it(db: Databa
     with db.server.scratch_database("dom360_restore") as target:
         assert_clean(restore(target, data, "pg_restore --single-transaction --exit-on-error"))
         assert_restored(target, tenants, before)
+    # creating roles needs a superuser: said in one line
+    r = subprocess.run([sys.executable, "-m", "dom360db", "roles", "--dsn", as_backup], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 1 and r.stderr.startswith("dom360db: error: ") and "needs a superuser" in r.stderr
+    assert len(r.stderr.splitlines()) == 1
     # without the role (the login's own rights) pg_dump refuses rather than dumping less
     bare = pgtools.run(pgtools.client_bin(db.admin_dsn), "pg_dump", "--format=custom", "--dbname", as_backup)
     assert bare.returncode != 0
@@ -212,7 +219,7 @@ def test_a_server_killed_during_pg_restore_then_a_clean_retry(db: Database, new_
         while proc.poll() is None and not watch.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND query LIKE 'COPY dom360.messages%%'",
                 [name]).fetchone()[0]:  # type: ignore[index]
-            pass
+            time.sleep(0.02)
     assert proc.poll() is None, "the restore finished before the server could be killed: raise bulk"
     info = new_cluster.info()
     assert info is not None
