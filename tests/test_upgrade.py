@@ -68,6 +68,13 @@ def scratch(server: Server) -> Iterator[str]:
         yield dsn
 
 
+def since_baseline() -> list[sqlfiles.SqlFile]:
+    """The versioned files added after the baseline (shipped by a later release, or not shipped yet)."""
+    listed = shipped.listed()
+    return [f for f in sqlfiles.load(config.DEFAULTS) if f.kind == "versioned"
+            and (f.path not in listed or listed[f.path].release != shipped.BASELINE)]
+
+
 def findings(dsn: str) -> list[doctor.Finding]:
     with psycopg.connect(dsn, autocommit=True) as c:
         return doctor.run(c, config.DEFAULTS, sqlfiles.load(config.DEFAULTS))
@@ -89,7 +96,7 @@ def test_upgrade_from_the_baseline(server: Server, scratch: str, baseline_tree: 
 
     result = CliRunner().invoke(cli.cli, ["migrate", "--dsn", scratch])
     assert result.exit_code == 0, result.output
-    upgraded = [f for f in sqlfiles.load(config.DEFAULTS) if f.kind == "versioned" and f.path not in shipped.listed()]
+    upgraded = since_baseline()
     for f in upgraded:  # every versioned file since the baseline was applied, in order
         assert f"applied {f.path}" in result.stderr
 
@@ -105,7 +112,7 @@ def test_upgrade_from_the_baseline(server: Server, scratch: str, baseline_tree: 
 def test_doctor_on_a_baseline_database_reports_what_is_pending(scratch: str, baseline_tree: Path) -> None:
     assert old_dom360db(baseline_tree, "migrate", "--dsn", scratch).returncode == 0
     got = findings(scratch)
-    since = {f.path for f in sqlfiles.load(config.DEFAULTS) if f.kind == "versioned" and f.path not in shipped.listed()}
+    since = {f.path for f in since_baseline()}
     assert since and since <= {f.object for f in got if f.check == "migrations"}
     assert not [f for f in got if f.check == "schema_drift"]
 
