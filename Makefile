@@ -10,7 +10,7 @@ DOM    := $(VENV)/bin/dom360db
 DOM360_TEST_BACKEND ?= docker,embedded
 export DOM360_TEST_BACKEND
 
-.PHONY: install up down migrate demo test lint bench mutation doctor clean
+.PHONY: install up down migrate demo test lint bench mutation doctor clean ship snapshot
 
 install: $(VENV)/.installed
 
@@ -39,6 +39,16 @@ test: install
 
 lint: install
 	$(VENV)/bin/ruff check dom360db tests bench
+	$(PY) -m dom360db.sqllint
+
+# A release lists its new versioned files as shipped (sql/shipped.json; they may never change again).
+ship: install
+	@test -n "$(RELEASE)" || { echo "usage: make ship RELEASE=<git revision>"; exit 2; }
+	$(PY) -m dom360db.shipped add --release $(RELEASE)
+
+# The schema snapshot sql/catalog.txt (a fresh install's catalog), regenerated after any schema change.
+snapshot: up
+	$(DOM) catalog --write
 
 bench: install
 	$(PY) bench/run.py

@@ -64,8 +64,13 @@ def cli() -> None:
               help="Re-apply every repeatable file (restores functions and policies altered by hand).")
 @click.option("--lock-timeout", default=300.0, show_default=True, metavar="SECONDS",
               help="How long to wait for another migrate holding the lock.")
+@click.option("--ddl-lock-timeout", default=migrate.DDL_LOCK_TIMEOUT_MS, show_default=True, metavar="MS",
+              type=click.IntRange(1, 3_600_000),
+              help="Longest wait of any statement of a file for a table lock (lock_timeout); then the file is retried.")
+@click.option("--attempts", default=migrate.DDL_ATTEMPTS, show_default=True, type=click.IntRange(1, 1000),
+              help="Tries per file when a lock is not granted within --ddl-lock-timeout.")
 def migrate_cmd(dsn: str | None, home: Path | None, config_path: Path | None, defines: tuple[str, ...],
-                dry_run: bool, reapply: bool, lock_timeout: float) -> None:
+                dry_run: bool, reapply: bool, lock_timeout: float, ddl_lock_timeout: int, attempts: int) -> None:
     """Apply pending versioned files, then changed repeatable files (validates first)."""
     ctx = Context(dsn, home, config_path, defines)
     files, target = ctx.files(), ctx.dsn
@@ -78,7 +83,8 @@ def migrate_cmd(dsn: str | None, home: Path | None, config_path: Path | None, de
         _progress(f"dry run: {len(todo)} file(s) would be applied to {describe(target)}")
         return
     outcome = migrate.migrate(target, files, lock_timeout_s=lock_timeout, reapply=reapply,
-                              months_ahead=ctx.params["months_ahead"], progress=_progress)
+                              months_ahead=ctx.params["months_ahead"], progress=_progress,
+                              ddl_lock_timeout_ms=ddl_lock_timeout, attempts=attempts)
     click.echo(outcome.summary)
 
 
@@ -224,6 +230,40 @@ def refresh_cmd(dsn: str | None, home: Path | None, config_path: Path | None, de
     click.echo(f"refreshed dom360.mv_tenant_consumption_summary in {time.perf_counter() - t0:.2f} s")
 
 
+@cli.command("roles")
+@db_options
+def roles_cmd(dsn: str | None, home: Path | None, config_path: Path | None, defines: tuple[str, ...]) -> None:
+    """Create the missing cluster-wide group roles, backup role included (a superuser; before a restore
+    into a new cluster). Idempotent."""
+    from dom360db import roles
+
+    ctx = Context(dsn, home, config_path, defines)
+    with connect(ctx.dsn) as conn:
+        done = roles.ensure(conn, ctx.params)
+    for line in done:
+        click.echo(line)
+    click.echo(f"roles ready on {describe(ctx.dsn)} ({len(done)} created)")
+
+
+@cli.command("catalog")
+@db_options
+@click.option("--write", is_flag=True, help="Write the snapshot sql/catalog.txt (default: print it).")
+def catalog_cmd(dsn: str | None, home: Path | None, config_path: Path | None, defines: tuple[str, ...],
+                write: bool) -> None:
+    """The schema snapshot: migrate a scratch database on the server (a superuser), describe its catalog."""
+    from dom360db import catalog
+
+    ctx = Context(dsn, home, config_path, defines)
+    text = catalog.render_snapshot(catalog.fresh_description(ctx.dsn, ctx.params))
+    if not write:
+        click.echo(text, nl=False)
+        return
+    path = catalog.snapshot_path()
+    changed = not path.is_file() or path.read_text(encoding="utf-8") != text
+    path.write_text(text, encoding="utf-8")
+    click.echo(f"{'wrote' if changed else 'unchanged:'} {path}")
+
+
 def _lock_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """--lock-timeout and --attempts, shared by the commands that change partitions."""
     fn = click.option("--attempts", default=10, show_default=True, type=click.IntRange(1, 1000),
@@ -272,7 +312,8 @@ def partitions_list_cmd(dsn: str | None, home: Path | None, config_path: Path | 
 
 @partitions_group.command("ensure")
 @db_options
-@click.option("--months-ahead", type=click.IntRange(0, 120), help="Months ahead of the current one (default: months_ahead).")
+@click.option("--months-ahead", type=click.IntRange(*config.BOUNDS["months_ahead"]),
+              help="Months ahead of the current one (default: months_ahead).")
 @click.option("--table", "table_name", metavar="NAME", help="Only this table (default: every monthly-partitioned table).")
 @click.option("--dry-run", is_flag=True, help="Print the DDL each missing month would run; change nothing.")
 @_lock_options
@@ -346,7 +387,8 @@ def partitions_retain_cmd(dsn: str | None, home: Path | None, config_path: Path 
 
 @cli.command("maintain")
 @db_options
-@click.option("--months-ahead", type=click.IntRange(0, 120), help="Months ahead of the current one (default: months_ahead).")
+@click.option("--months-ahead", type=click.IntRange(*config.BOUNDS["months_ahead"]),
+              help="Months ahead of the current one (default: months_ahead).")
 @_lock_options
 @click.option("--wait", "wait_s", default=60.0, show_default=True, type=click.FloatRange(0, 86400),
               help="Seconds to wait for a maintain already running; then exit 1 naming it.")

@@ -23,6 +23,7 @@ DEFAULTS: dict[str, Any] = {
     "owner_role": "dom360_owner",
     "app_role": "dom360_app",
     "analytics_role": "dom360_analytics",
+    "backup_role": "dom360_backup",  # created by `dom360db roles` (BYPASSRLS: a superuser), for pg_dump --role
     # Monthly partitions of time-partitioned tables kept ready ahead of and behind the current month.
     "months_ahead": 3,
     "months_behind": 1,
@@ -32,7 +33,7 @@ DEFAULTS: dict[str, Any] = {
     "consumption_stripes": 16,
 }
 
-_ROLE_PARAMS = ("owner_role", "app_role", "analytics_role")
+_ROLE_PARAMS = ("owner_role", "app_role", "analytics_role", "backup_role")
 _ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
@@ -44,15 +45,56 @@ def _coerce(raw: str) -> Any:
     return raw
 
 
-def _check(params: Mapping[str, Any]) -> None:
+#: Bounds of the whole-number parameters, the same wherever a value is given (dom360db.toml, -D, and the
+#: command-line flags that override one, such as --months-ahead).
+BOUNDS: dict[str, tuple[int, int]] = {
+    "months_ahead": (0, 120),
+    "months_behind": (0, 120),
+    "message_max_bytes": (1, 1_073_741_823),  # the largest text value PostgreSQL stores
+    "consumption_stripes": (1, 1024),  # stripe is a smallint; beyond a few dozen writers it buys nothing
+}
+SECTIONS = ("params",)
+
+
+def _check(params: Mapping[str, Any], where: str = "parameter") -> None:
     for key in _ROLE_PARAMS:
         if not isinstance(params[key], str) or not _ROLE_NAME.match(params[key]):
-            raise Dom360Error(f"parameter {key}={params[key]!r}: a role name is lowercase letters, digits, _")
-    for key, value in params.items():
-        if isinstance(DEFAULTS[key], int) and not isinstance(value, bool) and (not isinstance(value, int) or value < 0):
-            raise Dom360Error(f"parameter {key}={value!r}: expected a non-negative whole number")
-    if params["consumption_stripes"] < 1:
-        raise Dom360Error("parameter consumption_stripes must be at least 1")
+            raise Dom360Error(f"{where} {key}={params[key]!r}: a role name is lowercase letters, digits, _")
+    for key, (low, high) in BOUNDS.items():
+        value = params[key]
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise Dom360Error(f"{where} {key}={value!r}: expected a whole number from {low} to {high}")
+        if not low <= value <= high:
+            raise Dom360Error(f"{where} {key}={value}: out of range ({low} to {high})")
+
+
+def _read(path: Path) -> dict[str, Any]:
+    """The [params] of a config file; every problem one line naming the file."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise Dom360Error(f"{path}: cannot read: {exc.strerror}") from exc
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raise Dom360Error(f"{path}: starts with a UTF-8 byte-order mark (BOM): save it as UTF-8 without BOM")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise Dom360Error(f"{path}:{line}: not UTF-8 (byte 0x{raw[exc.start]:02x}); save it as UTF-8") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise Dom360Error(f"{path}: not valid TOML: {exc}") from None
+    unknown = sorted(set(data) - set(SECTIONS))
+    if unknown:
+        raise Dom360Error(f"{path}: unknown section or key {unknown[0]!r} (known: [{'], ['.join(SECTIONS)}])")
+    section = data.get("params", {})
+    if not isinstance(section, dict):
+        raise Dom360Error(f"{path}: [params] must be a table")
+    for key in section:
+        if key not in DEFAULTS:
+            raise Dom360Error(f"{path}: unknown parameter {key!r} (known: {', '.join(sorted(DEFAULTS))})")
+    return dict(section)
 
 
 def load_params(config: Path | None = None, overrides: Iterable[str] = ()) -> dict[str, Any]:
@@ -60,17 +102,8 @@ def load_params(config: Path | None = None, overrides: Iterable[str] = ()) -> di
     params = dict(DEFAULTS)
     path = config if config is not None else Path.cwd() / CONFIG_FILE
     if path.is_file():
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, OSError) as exc:
-            raise Dom360Error(f"{path}: cannot read: {exc}") from exc
-        section = data.get("params", {})
-        if not isinstance(section, dict):
-            raise Dom360Error(f"{path}: [params] must be a table")
-        for key, value in section.items():
-            if key not in DEFAULTS:
-                raise Dom360Error(f"{path}: unknown parameter {key!r} (known: {', '.join(sorted(DEFAULTS))})")
-            params[key] = value
+        params.update(_read(path))
+        _check(params, f"{path}:")
     elif config is not None:
         raise Dom360Error(f"{config}: no such config file")
     for item in overrides:

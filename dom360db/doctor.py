@@ -12,7 +12,8 @@ from typing import Any
 
 import psycopg
 
-from dom360db import migrate
+from dom360db import catalog, migrate
+from dom360db.connect import error_line
 from dom360db.queries import named_queries
 from dom360db.sqlfiles import SqlFile
 
@@ -31,20 +32,48 @@ class Finding:
 
 
 def check_names() -> list[str]:
-    return list(named_queries(CHECKS_FILE)) + ["migrations"]
+    return list(named_queries(CHECKS_FILE)) + ["migrations", "schema_drift"]
 
 
 def run(conn: psycopg.Connection, params: Mapping[str, Any], files: Sequence[SqlFile]) -> list[Finding]:
-    """Every finding, check by check (an empty list means a healthy database)."""
+    """Every finding, check by check (an empty list means a healthy database).
+
+    The migration state comes first: with files pending (a database not yet upgraded), a check that
+    needs an object those files create is reported as not run, and the catalog is not compared with a
+    fresh install (the pending files are the difference). Otherwise every difference between the live
+    catalog and sql/catalog.txt is a `schema_drift` finding (a half-upgraded or hand-altered database).
+    """
     findings: list[Finding] = []
     if conn.execute("SELECT to_regnamespace('dom360') IS NULL").fetchone()[0]:  # type: ignore[index]
         return [Finding("schema", "schema dom360", "does not exist", "run dom360db migrate")]
+    states = migrate.status(files, migrate.applied_files(conn))
+    behind = any(st.state in ("pending", "changed") for st in states)
     for name, sql in named_queries(CHECKS_FILE).items():
-        findings += [Finding(name, *row) for row in conn.execute(sql, dict(params))]
-    for st in migrate.status(files, migrate.applied_files(conn)):
+        try:
+            with conn.transaction():
+                rows = conn.execute(sql, dict(params)).fetchall()
+        except psycopg.Error as exc:
+            fix = "dom360db migrate (files are pending)" if behind else "dom360db migrate --reapply; then re-run doctor"
+            findings.append(Finding(name, "check", f"could not run: {error_line(exc)}", fix))
+            continue
+        findings += [Finding(name, *row) for row in rows]
+    for st in states:
         if st.state == "pending":
             findings.append(Finding("migrations", st.path, "not applied", "dom360db migrate"))
         elif st.state == "changed":
             fix = "dom360db migrate" if st.kind == "repeatable" else "restore the file as applied; change via a new file"
             findings.append(Finding("migrations", st.path, f"{st.kind} file differs from what was applied", fix))
+    if not behind:
+        findings += drift(conn, params)
     return findings
+
+
+def drift(conn: psycopg.Connection, params: Mapping[str, Any]) -> list[Finding]:
+    """Every difference between the live catalog and a fresh install's (sql/catalog.txt)."""
+    expected = catalog.read_snapshot()
+    if expected is None or not catalog.comparable(params):
+        return []  # an installed package always has the snapshot; other shape parameters: not comparable
+    fix = ("dom360db migrate --reapply restores functions and policies; for tables, columns, constraints and "
+           "indexes compare with `dom360db catalog` and correct it in a new versioned file")
+    return [Finding("schema_drift", f"{d.kind} {d.name}", d.problem, fix)
+            for d in catalog.diff(expected, catalog.describe(conn, params))]

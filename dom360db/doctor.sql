@@ -9,7 +9,7 @@ SELECT r.want AS object,
                 CASE WHEN p.rolcreaterole THEN 'CREATEROLE' END, CASE WHEN p.rolcreatedb THEN 'CREATEDB' END,
                 CASE WHEN p.rolreplication THEN 'REPLICATION' END, CASE WHEN p.rolcanlogin THEN 'LOGIN' END)
        END AS problem,
-       CASE WHEN p.oid IS NULL THEN 'run dom360db migrate'
+       CASE WHEN p.oid IS NULL THEN 'dom360db roles (a superuser: creates the missing group roles), then dom360db migrate --reapply'
             ELSE format('ALTER ROLE %%I NOSUPERUSER NOBYPASSRLS NOCREATEROLE NOCREATEDB NOREPLICATION NOLOGIN; grant it to login roles instead', r.want)
        END AS fix
   FROM unnest(ARRAY[%(owner_role)s::text, %(app_role)s::text, %(analytics_role)s::text]) AS r(want)
@@ -244,3 +244,33 @@ SELECT c.oid::regclass::text AS object,
   FROM pg_class c
  WHERE c.relnamespace = 'dom360'::regnamespace AND c.relkind IN ('r', 'p', 'v')
    AND has_table_privilege(%(app_role)s::text, c.oid, 'UPDATE, DELETE, TRUNCATE');
+
+-- summary_populated --
+SELECT c.oid::regclass::text AS object,
+       'materialized view is not populated: tenant_consumption_summary() and REFRESH … CONCURRENTLY fail' AS problem,
+       'dom360db refresh (populates it)' AS fix
+  FROM pg_class c
+ WHERE c.relnamespace = 'dom360'::regnamespace AND c.relkind = 'm' AND NOT c.relispopulated;
+
+-- backup_role --
+SELECT r.rolname AS object,
+       CASE WHEN r.rolsuper OR r.rolcreaterole OR r.rolcreatedb OR r.rolreplication OR r.rolcanlogin
+            THEN 'backup role has ' || concat_ws(', ', CASE WHEN r.rolsuper THEN 'SUPERUSER' END,
+                 CASE WHEN r.rolcreaterole THEN 'CREATEROLE' END, CASE WHEN r.rolcreatedb THEN 'CREATEDB' END,
+                 CASE WHEN r.rolreplication THEN 'REPLICATION' END, CASE WHEN r.rolcanlogin THEN 'LOGIN' END)
+            ELSE 'backup role is a member of a role that writes (' || g.rolname || ')' END AS problem,
+       format('ALTER ROLE %%I NOSUPERUSER NOCREATEROLE NOCREATEDB NOREPLICATION NOLOGIN; REVOKE the write roles from it; grant it to a backup login',
+              r.rolname) AS fix
+  FROM pg_roles r
+  LEFT JOIN LATERAL (SELECT w.rolname FROM pg_roles w
+                      WHERE w.rolname IN (%(owner_role)s::text, %(app_role)s::text, 'pg_write_all_data')
+                        AND pg_has_role(r.oid, w.oid, 'MEMBER') LIMIT 1) AS g ON true
+ WHERE r.rolname = %(backup_role)s::text
+   AND (r.rolsuper OR r.rolcreaterole OR r.rolcreatedb OR r.rolreplication OR r.rolcanlogin OR g.rolname IS NOT NULL)
+UNION ALL
+SELECT m.rolname, 'is a member of both the app role and the backup role (it could read every tenant)',
+       format('REVOKE %%I FROM %%I', %(backup_role)s::text, m.rolname)
+  FROM pg_roles m
+ WHERE NOT m.rolsuper AND m.rolname NOT IN (%(backup_role)s::text, %(app_role)s::text)
+   AND to_regrole(%(backup_role)s::text) IS NOT NULL
+   AND pg_has_role(m.oid, %(app_role)s::text, 'MEMBER') AND pg_has_role(m.oid, %(backup_role)s::text, 'MEMBER');

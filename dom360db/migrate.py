@@ -22,13 +22,14 @@ from datetime import datetime
 from typing import Literal
 
 import psycopg
+from psycopg import errors
 from psycopg.types.json import Jsonb
 
-from dom360db import __version__, runlock
+from dom360db import __version__, runlock, shipped
 from dom360db.connect import connect, describe, error_line
 from dom360db.errors import Dom360Error
 from dom360db.queries import query
-from dom360db.sqlfiles import SqlFile, split_statements
+from dom360db.sqlfiles import SqlFile, Statement, split_statements
 
 State = Literal["applied", "pending", "changed", "missing"]
 Progress = Callable[[str], None]
@@ -99,6 +100,13 @@ def validate(files: Sequence[SqlFile], applied: dict[str, Applied]) -> None:
             raise Dom360Error(
                 f"{a.path} was applied on {when} but version {a.version} {now}: "
                 "versioned files are forward-only; restore it"
+            )
+        if f.checksum != a.checksum and shipped.predates_baseline(f, a.checksum):
+            raise Dom360Error(
+                f"{a.path} was applied on {when} from a text that no release since the upgrade baseline "
+                f"{shipped.BASELINE} shipped: this database was migrated by an earlier, unsupported version; "
+                "upgrade it by moving its data into a new database (docs/operations.md, \"Databases from "
+                "before the baseline\"); nothing was applied"
             )
         if f.checksum != a.checksum:
             raise Dom360Error(
@@ -191,30 +199,78 @@ def _record(conn: psycopg.Connection, f: SqlFile, elapsed_ms: float) -> None:
     )
 
 
-def apply_file(conn: psycopg.Connection, f: SqlFile) -> float:
-    """Apply one file and record it; return the elapsed milliseconds. Raises Dom360Error naming file:line."""
-    statements = split_statements(f.sql)
-    t0 = time.perf_counter()
+#: Defaults of the bound on every lock wait of a migration statement, and of the tries per file.
+DDL_LOCK_TIMEOUT_MS = 5000
+DDL_ATTEMPTS = 10
+RETRY_PAUSE_S = 0.5
+
+
+class _LockBusy(Exception):
+    """A statement's lock was not granted within lock_timeout (the file's transaction is rolled back)."""
+
+    def __init__(self, line: int) -> None:
+        self.line = line
+
+
+def _apply_once(conn: psycopg.Connection, f: SqlFile, statements: list[Statement], lock_timeout_ms: int | None,
+                attempts: int, progress: Progress, t0: float) -> None:
     if f.transactional:
         try:
             with conn.transaction():
+                if lock_timeout_ms is not None:  # a file's own SET LOCAL lock_timeout still wins
+                    conn.execute(query("file_lock_timeout"), {"ms": str(lock_timeout_ms)})
                 for st in statements:
                     try:
                         conn.execute(st.sql)
+                    except errors.LockNotAvailable as exc:
+                        raise _LockBusy(st.line) from exc
                     except psycopg.Error as exc:
                         raise _fail(f, st.line, st.sql, exc, False) from exc
                 _record(conn, f, (time.perf_counter() - t0) * 1000)
         except psycopg.Error as exc:  # recording or the COMMIT itself (deferred constraints)
             raise Dom360Error(f"{f.path}: {error_line(exc)}; nothing from this file was applied") from exc
-    else:
-        for n, st in enumerate(statements):
+        return
+    if lock_timeout_ms is not None:
+        conn.execute(query("session_lock_timeout"), {"ms": str(lock_timeout_ms)})
+    for n, st in enumerate(statements):
+        for attempt in range(1, attempts + 1):  # statement by statement: the ones before it stay applied
             try:
                 conn.execute(st.sql)
+                break
+            except errors.LockNotAvailable as exc:
+                if attempt == attempts:
+                    raise _fail(f, st.line, st.sql, exc, n > 0) from exc
+                progress(f"{f.path}:{st.line}: lock not granted in time (attempt {attempt}/{attempts}); retrying")
+                time.sleep(RETRY_PAUSE_S * attempt)
             except psycopg.Error as exc:
                 raise _fail(f, st.line, st.sql, exc, n > 0) from exc
-        conn.execute(query("reset_session"))  # a SET (ROLE) in the file must not leak into the next one
-        with conn.transaction():
-            _record(conn, f, (time.perf_counter() - t0) * 1000)
+    conn.execute(query("reset_session"))  # a SET (ROLE) in the file must not leak into the next one
+    with conn.transaction():
+        _record(conn, f, (time.perf_counter() - t0) * 1000)
+
+
+def apply_file(conn: psycopg.Connection, f: SqlFile, *, lock_timeout_ms: int | None = None, attempts: int = 1,
+               progress: Progress = lambda s: None) -> float:
+    """Apply one file and record it; return the elapsed milliseconds. Raises Dom360Error naming file:line.
+
+    With `lock_timeout_ms`, every statement waits at most that long for a lock (so a migration never
+    queues the application's queries behind it for longer); a transactional file whose lock is not
+    granted is rolled back and tried again, up to `attempts` times with a growing pause; a
+    no-transaction file retries the statement that waited."""
+    statements = split_statements(f.sql)
+    t0 = time.perf_counter()
+    for attempt in range(1, attempts + 1):
+        try:
+            _apply_once(conn, f, statements, lock_timeout_ms, attempts, progress, t0)
+            break
+        except _LockBusy as busy:
+            if attempt == attempts:
+                raise Dom360Error(
+                    f"{f.path}:{busy.line}: lock not granted within {lock_timeout_ms} ms, {attempts} attempt(s); "
+                    "nothing from this file was applied (retry when the table is quieter, or raise "
+                    "--ddl-lock-timeout / --attempts)") from None
+            progress(f"{f.path}:{busy.line}: lock not granted in time (attempt {attempt}/{attempts}); retrying")
+            time.sleep(RETRY_PAUSE_S * attempt)
     return (time.perf_counter() - t0) * 1000
 
 
@@ -233,7 +289,8 @@ class Outcome:
 
 
 def migrate(dsn: str, files: Sequence[SqlFile], *, lock_timeout_s: float = 300.0, reapply: bool = False,
-            months_ahead: int | None = None, progress: Progress = lambda s: None) -> Outcome:
+            months_ahead: int | None = None, progress: Progress = lambda s: None,
+            ddl_lock_timeout_ms: int | None = DDL_LOCK_TIMEOUT_MS, attempts: int = DDL_ATTEMPTS) -> Outcome:
     """Validate, then apply every pending file under the migration lock; then, when `months_ahead` is
     given, make sure the time-partitioned tables have their partitions (idempotent)."""
     done: list[tuple[SqlFile, float]] = []
@@ -245,7 +302,7 @@ def migrate(dsn: str, files: Sequence[SqlFile], *, lock_timeout_s: float = 300.0
             applied = applied_files(conn)
             validate(files, applied)
             for f in pending(files, applied, reapply=reapply):
-                ms = apply_file(conn, f)
+                ms = apply_file(conn, f, lock_timeout_ms=ddl_lock_timeout_ms, attempts=attempts, progress=progress)
                 done.append((f, ms))
                 progress(f"applied {f.path} ({ms:.0f} ms)")
             if conn.execute(query("secure_database")).fetchone()[0] is False:  # type: ignore[index]

@@ -56,6 +56,12 @@ VALUES (%(kind)s, %(version)s, %(path)s, %(name)s, %(checksum)s, %(params)s, %(o
 -- The lock of concurrent migrate runs (dom360db/runlock.py): a table only the migrating role has privileges on.
 CREATE TABLE IF NOT EXISTS dom360db_meta.run_lock ();
 
+-- file_lock_timeout --
+SELECT set_config('lock_timeout', %(ms)s || 'ms', true);
+
+-- session_lock_timeout --
+SELECT set_config('lock_timeout', %(ms)s || 'ms', false);
+
 -- meta_run_lock_comment --
 COMMENT ON TABLE dom360db_meta.run_lock IS 'No rows: `dom360db migrate` holds LOCK TABLE … IN EXCLUSIVE MODE on it while it runs, so runs are serialized by a lock no other role (the app''s login included) has the privileges to take.';
 
@@ -81,7 +87,17 @@ SELECT CASE WHEN to_regprocedure('dom360.ensure_message_partitions(integer)') IS
             ELSE dom360.ensure_message_partitions(%(months_ahead)s::int) END;
 
 -- refresh_summary --
-REFRESH MATERIALIZED VIEW CONCURRENTLY dom360.mv_tenant_consumption_summary;
+-- CONCURRENTLY (readers never wait) once populated; an unpopulated view (CONCURRENTLY refuses it) is
+-- populated with a plain REFRESH.
+DO $refresh$
+BEGIN
+    IF (SELECT c.relispopulated FROM pg_catalog.pg_class c WHERE c.oid = 'dom360.mv_tenant_consumption_summary'::regclass) THEN
+        REFRESH MATERIALIZED VIEW CONCURRENTLY dom360.mv_tenant_consumption_summary;
+    ELSE
+        REFRESH MATERIALIZED VIEW dom360.mv_tenant_consumption_summary;
+    END IF;
+END
+$refresh$;
 
 -- secure_database --
 -- Database privileges are not copied by CREATE DATABASE … TEMPLATE or pg_restore: re-applied on every run.
