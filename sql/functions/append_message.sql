@@ -21,10 +21,7 @@ DECLARE
     v_conversation uuid;
     v_at           timestamptz;
 BEGIN
-    IF v_tenant IS NULL THEN
-        RAISE EXCEPTION 'dom360.append_message: no tenant set: call dom360.set_tenant() first in this transaction'
-            USING ERRCODE = 'insufficient_privilege';
-    END IF;
+    v_tenant := dom360.require_tenant();  -- fails closed: 42501 when no tenant is set
     IF p_request_id IS NOT NULL THEN
         INSERT INTO dom360.message_requests (tenant_id, request_id, conversation_id)
         VALUES (v_tenant, p_request_id, p_conversation_id)

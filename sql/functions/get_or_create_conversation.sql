@@ -12,10 +12,7 @@ DECLARE
     v_tenant uuid := dom360.current_tenant_id();
     v_id     uuid;
 BEGIN
-    IF v_tenant IS NULL THEN
-        RAISE EXCEPTION 'dom360.get_or_create_conversation: no tenant set: call dom360.set_tenant() first in this transaction'
-            USING ERRCODE = 'insufficient_privilege';
-    END IF;
+    v_tenant := dom360.require_tenant();  -- fails closed: 42501 when no tenant is set
     SELECT c.id INTO v_id
       FROM dom360.conversations AS c
      WHERE c.tenant_id = v_tenant AND c.inbox_id = p_inbox_id AND c.external_id = p_external_id AND c.status = 'open';

@@ -21,10 +21,7 @@ DECLARE
     v_patch    jsonb := '{}';
     v_already  integer := 0;
 BEGIN
-    IF v_tenant IS NULL THEN
-        RAISE EXCEPTION 'dom360.rotate_tenant_secrets: no tenant set: set app.tenant_id in this transaction first'
-            USING ERRCODE = 'insufficient_privilege';
-    END IF;
+    v_tenant := dom360.require_tenant();  -- fails closed: 42501 when no tenant is set
     IF NULLIF(p_old_key, '') IS NULL OR NULLIF(p_new_key, '') IS NULL THEN
         RAISE EXCEPTION 'dom360.rotate_tenant_secrets: both the old and the new key are required'
             USING ERRCODE = 'invalid_parameter_value';

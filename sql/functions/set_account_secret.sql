@@ -12,10 +12,7 @@ DECLARE
     v_tenant uuid := dom360.current_tenant_id();
     v_row    jsonb;
 BEGIN
-    IF v_tenant IS NULL THEN
-        RAISE EXCEPTION 'dom360.set_account_secret: no tenant set: call dom360.set_tenant() first in this transaction'
-            USING ERRCODE = 'insufficient_privilege';
-    END IF;
+    v_tenant := dom360.require_tenant();  -- fails closed: 42501 when no tenant is set
     SELECT to_jsonb(a) INTO v_row FROM dom360.account_vars AS a WHERE a.tenant_id = v_tenant;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'dom360.set_account_secret: tenant % has no account_vars row', v_tenant

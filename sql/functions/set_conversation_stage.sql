@@ -24,10 +24,7 @@ DECLARE
     v_stage_at   timestamptz;
     v_at         timestamptz := COALESCE(p_reached_at, now());
 BEGIN
-    IF v_tenant IS NULL THEN
-        RAISE EXCEPTION 'dom360.set_conversation_stage: no tenant set: call dom360.set_tenant() first in this transaction'
-            USING ERRCODE = 'insufficient_privilege';
-    END IF;
+    v_tenant := dom360.require_tenant();  -- fails closed: 42501 when no tenant is set
     IF p_stage IS NULL OR p_stage NOT IN ('qualified', 'meeting_booked', 'won', 'lost') THEN
         RAISE EXCEPTION 'dom360.set_conversation_stage: unknown stage %', COALESCE(quote_literal(p_stage), 'NULL')
             USING ERRCODE = 'check_violation',

@@ -13,10 +13,7 @@ AS $$
 DECLARE
     v_tenant uuid := dom360.current_tenant_id();
 BEGIN
-    IF v_tenant IS NULL THEN
-        RAISE EXCEPTION 'dom360.tenant_cost_daily: no tenant set: call dom360.set_tenant() first in this transaction'
-            USING ERRCODE = 'insufficient_privilege';
-    END IF;
+    v_tenant := dom360.require_tenant();  -- fails closed: 42501 when no tenant is set
     RETURN QUERY
     SELECT c.day, c.inbox_id, c.agent_type, c.input_tokens, c.output_tokens, c.currency, c.input_price_per_1k,
            c.output_price_per_1k, c.input_cost, c.output_cost, c.cost

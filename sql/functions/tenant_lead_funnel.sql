@@ -11,10 +11,7 @@ AS $$
 DECLARE
     v_tenant uuid := dom360.current_tenant_id();
 BEGIN
-    IF v_tenant IS NULL THEN
-        RAISE EXCEPTION 'dom360.tenant_lead_funnel: no tenant set: call dom360.set_tenant() first in this transaction'
-            USING ERRCODE = 'insufficient_privilege';
-    END IF;
+    v_tenant := dom360.require_tenant();  -- fails closed: 42501 when no tenant is set
     RETURN QUERY
     SELECT f.month, f.stage, f.stage_order, f.conversations, f.rate_from_previous, f.rate_from_new,
            f.median_hours_to_reach

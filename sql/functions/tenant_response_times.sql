@@ -12,10 +12,7 @@ AS $$
 DECLARE
     v_tenant uuid := dom360.current_tenant_id();
 BEGIN
-    IF v_tenant IS NULL THEN
-        RAISE EXCEPTION 'dom360.tenant_response_times: no tenant set: call dom360.set_tenant() first in this transaction'
-            USING ERRCODE = 'insufficient_privilege';
-    END IF;
+    v_tenant := dom360.require_tenant();  -- fails closed: 42501 when no tenant is set
     RETURN QUERY
     SELECT r.day, r.agent_type, r.turns, r.answered, r.unanswered, r.p50_seconds, r.p95_seconds
       FROM dom360.analytics_response_daily AS r

@@ -12,10 +12,7 @@ AS $$
 DECLARE
     v_tenant uuid := dom360.current_tenant_id();
 BEGIN
-    IF v_tenant IS NULL THEN
-        RAISE EXCEPTION 'dom360.tenant_usage_daily: no tenant set: call dom360.set_tenant() first in this transaction'
-            USING ERRCODE = 'insufficient_privilege';
-    END IF;
+    v_tenant := dom360.require_tenant();  -- fails closed: 42501 when no tenant is set
     RETURN QUERY
     SELECT u.day, u.inbox_id, u.agent_type, u.messages_count, u.input_tokens, u.output_tokens, u.total_tokens
       FROM dom360.analytics_usage_daily AS u

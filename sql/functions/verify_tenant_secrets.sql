@@ -12,10 +12,7 @@ DECLARE
     v_checked integer := 0;
     v_failed  text[] := '{}';
 BEGIN
-    IF v_tenant IS NULL THEN
-        RAISE EXCEPTION 'dom360.verify_tenant_secrets: no tenant set: set app.tenant_id in this transaction first'
-            USING ERRCODE = 'insufficient_privilege';
-    END IF;
+    v_tenant := dom360.require_tenant();  -- fails closed: 42501 when no tenant is set
     IF NULLIF(p_key, '') IS NULL THEN
         RAISE EXCEPTION 'dom360.verify_tenant_secrets: a key is required' USING ERRCODE = 'invalid_parameter_value';
     END IF;
