@@ -23,6 +23,12 @@ BEGIN
         RAISE EXCEPTION 'dom360.get_or_create_conversation: inbox % not found for the current tenant', p_inbox_id
             USING ERRCODE = 'foreign_key_violation';
     END IF;
+    -- checked here rather than left to the table's CHECK, whose error names a constraint, not the value
+    IF p_agent_type IS NOT NULL AND p_agent_type NOT IN ('SDR', 'COPILOT') THEN
+        RAISE EXCEPTION 'dom360.get_or_create_conversation: unknown agent type %', pg_catalog.quote_literal(p_agent_type)
+            USING ERRCODE = 'check_violation',
+                  HINT = 'agent type is SDR or COPILOT, or NULL for the tenant''s default_agent_type';
+    END IF;
     INSERT INTO dom360.conversations AS c (tenant_id, inbox_id, external_id, agent_type)
     VALUES (v_tenant, p_inbox_id, p_external_id, p_agent_type)
     ON CONFLICT (tenant_id, inbox_id, external_id) WHERE status = 'open' DO NOTHING
