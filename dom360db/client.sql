@@ -1,4 +1,15 @@
 -- Queries of dom360db.client: one per stored function (a `-- name --` header before each).
+--
+-- The chat turn (Dom360.chat_turn) is one pipeline: begin, set_tenant, turn_append, turn_history, commit, then
+-- one Sync. turn_append gets or creates the open conversation and appends the message in one statement (the
+-- conversation id is not known when the pipeline is sent); turn_history finds that conversation again by its
+-- open key (the message just appended holds its row locked, so it cannot be closed meanwhile).
+
+-- begin --
+BEGIN;
+
+-- commit --
+COMMIT;
 
 -- set_tenant --
 SELECT dom360.set_tenant(%(tenant_id)s);
@@ -72,16 +83,12 @@ INSERT INTO dom360.inboxes (name, channel) VALUES (%(name)s, %(channel)s) RETURN
 SELECT id, name, channel, created_at FROM dom360.inboxes ORDER BY created_at, id;
 
 -- turn_append --
--- the chat turn, statement 2 of 3 of one pipeline: the open conversation (created when none) and the message
--- appended to it, in one statement, since the conversation id is not known when the pipeline is sent
 SELECT c.id AS conversation_id, m.message_id, m.message_index, m.created_at
   FROM dom360.get_or_create_conversation(%(inbox_id)s, %(external_id)s, %(agent_type)s) AS c (id)
  CROSS JOIN LATERAL dom360.append_message(c.id, %(role)s, %(content)s, %(input_tokens)s, %(output_tokens)s,
                                           %(tool_calls)s, %(metadata)s, %(request_id)s) AS m;
 
 -- turn_history --
--- statement 3 of 3: the history of that conversation (found again by its open key; the message appended
--- above holds its row locked, so it cannot be closed meanwhile), the new message first
 SELECT r.message_id, r.message_index, r.role, r.content, r.input_tokens, r.output_tokens, r.total_tokens,
        r.tool_calls, r.metadata, r.request_id, r.created_at
   FROM dom360.conversations AS c

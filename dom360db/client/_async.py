@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from datetime import date, datetime
 from typing import Any, LiteralString, TypeVar
 
@@ -252,15 +252,26 @@ class AsyncDom360:
                   "tenant_id": tenant_id, "inbox_id": inbox_id, "external_id": external_id, "agent_type": agent_type,
                   "limit": max(history, 1)}
         async with self._connection() as conn:
-            async with conn.pipeline(), conn.transaction():
-                await conn.execute(c.q("set_tenant"), params)
-                stored = await conn.execute(c.q("turn_append"), params)
-                hist = conn.cursor(row_factory=class_row(Message))
-                await hist.execute(c.q("turn_history"), params)
+            try:  # BEGIN and COMMIT are statements of the pipeline: conn.transaction() would sync at each end
+                async with conn.pipeline():
+                    await conn.execute(c.q("begin"))
+                    await conn.execute(c.q("set_tenant"), params)
+                    stored = await conn.execute(c.q("turn_append"), params)
+                    hist = conn.cursor(row_factory=class_row(Message))
+                    await hist.execute(c.q("turn_history"), params)
+                    await conn.execute(c.q("commit"))
+            except psycopg.Error:
+                await self._rollback(conn)  # a refused statement left the transaction aborted: end it
+                raise
             row = await stored.fetchone()
             messages = await hist.fetchall()
         assert row is not None
         return ChatTurn(row[0], StoredMessage(row[1], row[2], row[3]), messages)
+
+    @staticmethod
+    async def _rollback(conn: psycopg.AsyncConnection[TupleRow]) -> None:
+        with suppress(psycopg.Error):  # a broken connection: the pool discards it
+            await conn.rollback()
 
     async def close(self) -> None:
         await self.pool.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import date, datetime
 from typing import Any, LiteralString, TypeVar
 
@@ -236,15 +236,26 @@ class Dom360:
                   "tenant_id": tenant_id, "inbox_id": inbox_id, "external_id": external_id, "agent_type": agent_type,
                   "limit": max(history, 1)}
         with self._connection() as conn:
-            with conn.pipeline(), conn.transaction():
-                conn.execute(c.q("set_tenant"), params)
-                stored = conn.execute(c.q("turn_append"), params)
-                hist = conn.cursor(row_factory=class_row(Message))
-                hist.execute(c.q("turn_history"), params)
+            try:  # BEGIN and COMMIT are statements of the pipeline: conn.transaction() would sync at each end
+                with conn.pipeline():
+                    conn.execute(c.q("begin"))
+                    conn.execute(c.q("set_tenant"), params)
+                    stored = conn.execute(c.q("turn_append"), params)
+                    hist = conn.cursor(row_factory=class_row(Message))
+                    hist.execute(c.q("turn_history"), params)
+                    conn.execute(c.q("commit"))
+            except psycopg.Error:
+                self._rollback(conn)  # a refused statement left the transaction aborted: end it
+                raise
             row = stored.fetchone()
             messages = hist.fetchall()
         assert row is not None
         return ChatTurn(row[0], StoredMessage(row[1], row[2], row[3]), messages)
+
+    @staticmethod
+    def _rollback(conn: psycopg.Connection[TupleRow]) -> None:
+        with suppress(psycopg.Error):  # a broken connection: the pool discards it
+            conn.rollback()
 
     def close(self) -> None:
         self.pool.close()
