@@ -175,6 +175,27 @@ class ChatTurn:
     history: list[Message]
 
 
+@dataclass(frozen=True)
+class ChatTurnRow:
+    """dom360.chat_turn(): the conversation's id on each row of its history (the client's chat_turn returns a ChatTurn)."""
+
+    conversation_id: uuid.UUID
+    message_id: int
+    message_index: int
+    role: str
+    content: str
+    input_tokens: int
+    output_tokens: int
+    total_tokens: int
+    tool_calls: Any | None
+    metadata: Any | None
+    request_id: str | None
+    created_at: datetime
+
+
+#: Functions returning one value that may be NULL (every other scalar function never returns NULL).
+NULLABLE_SCALARS = {"encrypt_sensitive_field", "decrypt_sensitive_field", "current_tenant_id"}
+
 #: The dataclass of each function's rows (checked against the catalog by the tests).
 ROWS: dict[str, type] = {
     "append_message": StoredMessage,
@@ -187,4 +208,5 @@ ROWS: dict[str, type] = {
     "tenant_cost_daily": CostDaily,
     "tenant_response_times": ResponseTimes,
     "tenant_lead_funnel": FunnelStage,
+    "chat_turn": ChatTurnRow,
 }
