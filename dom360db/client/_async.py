@@ -20,7 +20,7 @@ from psycopg.rows import TupleRow, class_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from dom360db.client import _common as c
-from dom360db.client.errors import Dom360ClientError, translate
+from dom360db.client.errors import Dom360ClientError, Unavailable, translate
 from dom360db.client.rows import (
     AgentType,
     Channel,
@@ -218,7 +218,7 @@ class AsyncDom360:
             await conn.close()
         except psycopg.Error as conn_exc:
             return c.unavailable(self._dsn, conn_exc)
-        return c.Unavailable(f"no free connection in the pool within {self._timeout:g} s (max_size {self.pool.max_size})")
+        return Unavailable(f"no free connection in the pool within {self._timeout:g} s (max_size {self.pool.max_size})")
 
     @asynccontextmanager
     async def _connection(self) -> AsyncIterator[psycopg.AsyncConnection[TupleRow]]:

@@ -27,7 +27,7 @@ def conninfo_with_timeout(dsn: str, timeout: float, application_name: str) -> st
     params = conninfo.conninfo_to_dict(dsn)
     params.setdefault("connect_timeout", str(max(2, round(timeout))))
     params.setdefault("application_name", application_name)
-    return conninfo.make_conninfo(**params)
+    return conninfo.make_conninfo("", **params)
 
 
 def unavailable(dsn: str, exc: BaseException) -> Unavailable:

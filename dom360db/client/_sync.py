@@ -15,7 +15,7 @@ from psycopg.rows import TupleRow, class_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from dom360db.client import _common as c
-from dom360db.client.errors import Dom360ClientError, translate
+from dom360db.client.errors import Dom360ClientError, Unavailable, translate
 from dom360db.client.rows import (
     AgentType,
     Channel,
@@ -201,7 +201,7 @@ class Dom360:
             psycopg.connect(c.conninfo_with_timeout(self._dsn, self._timeout, "dom360db.client")).close()
         except psycopg.Error as conn_exc:
             return c.unavailable(self._dsn, conn_exc)
-        return c.Unavailable(f"no free connection in the pool within {self._timeout:g} s (max_size {self.pool.max_size})")
+        return Unavailable(f"no free connection in the pool within {self._timeout:g} s (max_size {self.pool.max_size})")
 
     @contextmanager
     def _connection(self) -> Iterator[psycopg.Connection[TupleRow]]:
