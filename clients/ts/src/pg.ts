@@ -39,15 +39,29 @@ export class Dom360Error extends Error {
   }
 }
 
-/** The Dom360Error for anything pg threw (a connection error without SQLSTATE is UNAVAILABLE). */
+/** A network-level failure of the driver: a system error (ECONNREFUSED, ENOTFOUND, ETIMEDOUT, …) or a lost
+ *  connection. */
+function isConnectionError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  return (typeof code === 'string' && /^E[A-Z]+$/.test(code)) || /^Connection terminated/.test(err.message);
+}
+
+/** Whether pg (the server or the connection) raised it, rather than the application's own code. */
+export function isDriverError(err: unknown): boolean {
+  return err instanceof pg.DatabaseError || isConnectionError(err);
+}
+
+/** The Dom360Error for what pg threw: a server error by its SQLSTATE, a connection failure UNAVAILABLE,
+ *  anything else DATABASE_ERROR. */
 export function toDom360Error(err: unknown): Dom360Error {
   if (err instanceof Dom360Error) return err;
   const e = err as { code?: unknown; message?: unknown; hint?: unknown };
   const message = typeof e.message === 'string' ? e.message : String(err);
-  const sqlstate = typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) ? e.code : undefined;
+  const sqlstate = err instanceof pg.DatabaseError && typeof e.code === 'string' ? e.code : undefined;
   const hint = typeof e.hint === 'string' ? e.hint : undefined;
   let code: Dom360ErrorCode;
-  if (sqlstate === undefined) code = 'UNAVAILABLE';
+  if (sqlstate === undefined) code = isConnectionError(err) ? 'UNAVAILABLE' : 'DATABASE_ERROR';
   else if (sqlstate === '42501' && message === NO_TENANT_MESSAGE) code = 'TENANT_NOT_SET';
   else code = SQLSTATE_ERROR_CODES[sqlstate] ?? SQLSTATE_ERROR_CODES[sqlstate.slice(0, 2)] ?? 'DATABASE_ERROR';
   return new Dom360Error(message, code, sqlstate, hint, err);
@@ -125,7 +139,7 @@ export async function withTenant<T>(pool: pg.Pool, tenantId: string,
     return out;
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
-    throw toDom360Error(err);
+    throw isDriverError(err) ? toDom360Error(err) : err;   // the application's own errors pass through
   } finally {
     client.release();
   }

@@ -53,6 +53,21 @@ test('refusals become the contract codes and HTTP statuses', async () => {
     e instanceof Dom360Error && e.code === 'TENANT_NOT_SET' && e.sqlstate === '42501');
 });
 
+test('withTenant rolls back and passes the application\'s own errors through', async () => {
+  const mine = new Error('not a database error');
+  await assert.rejects(withTenant(pool, tenantId, async (client) => {
+    await callFunction(client, 'get_or_create_conversation', { p_inbox_id: inboxId, p_external_id: 'rolled-back' });
+    throw mine;
+  }), (e: unknown) => e === mine);
+  const left = await withTenant(pool, tenantId, (client) =>
+    client.query("SELECT count(*)::int AS n FROM dom360.conversations WHERE external_id = 'rolled-back'"));
+  assert.equal(left.rows[0].n, 0);
+  const unreachable = new pg.Pool({ connectionString: 'postgresql://x@127.0.0.1:1/x' });
+  await assert.rejects(callFunction(unreachable, 'tenant_usage', {}), (e: unknown) =>
+    e instanceof Dom360Error && e.code === 'UNAVAILABLE' && e.sqlstate === undefined);
+  await unreachable.end();
+});
+
 test('bigint mode and typed rows inside a tenant transaction', async () => {
   await withTenant(pool, tenantId, async (client) => {
     const conv = await callFunction(client, 'get_or_create_conversation', { p_inbox_id: inboxId, p_external_id: 'node-1' });
