@@ -215,6 +215,14 @@ def test_an_unreachable_server_is_one_clear_error() -> None:
     assert isinstance(ainfo.value.__cause__, psycopg.OperationalError)
 
 
+def test_an_exhausted_pool_says_so(db: Database, acme: Tenant) -> None:
+    with Dom360(db.app_dsn, min_size=1, max_size=1, timeout=0.2) as client, client.tenant(acme.id):
+        with pytest.raises(Unavailable, match=r"no free connection in the pool within 0.2 s \(max_size 1\)") as info, \
+                client.tenant(acme.id):
+            pass
+        assert info.value.__cause__ is not None  # the pool's own timeout
+
+
 def test_execute_runs_in_the_tenant_transaction(db: Database, acme: Tenant) -> None:
     beta = seed(db, "beta")
     with Dom360(db.app_dsn) as client, client.tenant(acme.id) as t:

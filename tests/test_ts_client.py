@@ -20,7 +20,7 @@ from psycopg import conninfo
 
 from dom360db import gen_types
 
-from support import Database, Server, seed
+from support import Database, seed
 
 TS = Path(__file__).resolve().parent.parent / "clients" / "ts"
 GENERATED = TS / "src" / "dom360.ts"
@@ -58,7 +58,7 @@ def run(cmd: list[str], **env: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def built(server: Server) -> Path:
+def built() -> Path:
     """clients/ts installed (npm ci when needed), type-checked and compiled to dist/."""
     _, npm = node_tools()
     if not (TS / "node_modules" / ".package-lock.json").is_file():

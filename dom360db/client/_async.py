@@ -218,7 +218,7 @@ class AsyncDom360:
             await conn.close()
         except psycopg.Error as conn_exc:
             return c.unavailable(self._dsn, conn_exc)
-        return Unavailable(f"no free connection in the pool within {self._timeout:g} s (max_size {self.pool.max_size})")
+        return Unavailable(f"no free connection in the pool within {self.pool.timeout:g} s (max_size {self.pool.max_size})")
 
     @asynccontextmanager
     async def _connection(self) -> AsyncIterator[psycopg.AsyncConnection[TupleRow]]:

@@ -201,7 +201,7 @@ class Dom360:
             psycopg.connect(c.conninfo_with_timeout(self._dsn, self._timeout, "dom360db.client")).close()
         except psycopg.Error as conn_exc:
             return c.unavailable(self._dsn, conn_exc)
-        return Unavailable(f"no free connection in the pool within {self._timeout:g} s (max_size {self.pool.max_size})")
+        return Unavailable(f"no free connection in the pool within {self.pool.timeout:g} s (max_size {self.pool.max_size})")
 
     @contextmanager
     def _connection(self) -> Iterator[psycopg.Connection[TupleRow]]:
