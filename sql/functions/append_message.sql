@@ -21,7 +21,9 @@ DECLARE
     v_conversation uuid;
     v_at           timestamptz;
 BEGIN
-    v_tenant := dom360.require_tenant();  -- fails closed: 42501 when no tenant is set
+    IF v_tenant IS NULL THEN
+        PERFORM dom360.raise_no_tenant();  -- fails closed: 42501, the one message (schema/0090)
+    END IF;
     IF p_request_id IS NOT NULL THEN
         INSERT INTO dom360.message_requests (tenant_id, request_id, conversation_id)
         VALUES (v_tenant, p_request_id, p_conversation_id)

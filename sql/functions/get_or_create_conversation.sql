@@ -12,7 +12,9 @@ DECLARE
     v_tenant uuid := dom360.current_tenant_id();
     v_id     uuid;
 BEGIN
-    v_tenant := dom360.require_tenant();  -- fails closed: 42501 when no tenant is set
+    IF v_tenant IS NULL THEN
+        PERFORM dom360.raise_no_tenant();  -- fails closed: 42501, the one message (schema/0090)
+    END IF;
     SELECT c.id INTO v_id
       FROM dom360.conversations AS c
      WHERE c.tenant_id = v_tenant AND c.inbox_id = p_inbox_id AND c.external_id = p_external_id AND c.status = 'open';

@@ -21,7 +21,9 @@ DECLARE
     v_patch    jsonb := '{}';
     v_already  integer := 0;
 BEGIN
-    v_tenant := dom360.require_tenant();  -- fails closed: 42501 when no tenant is set
+    IF v_tenant IS NULL THEN
+        PERFORM dom360.raise_no_tenant();  -- fails closed: 42501, the one message (schema/0090)
+    END IF;
     IF NULLIF(p_old_key, '') IS NULL OR NULLIF(p_new_key, '') IS NULL THEN
         RAISE EXCEPTION 'dom360.rotate_tenant_secrets: both the old and the new key are required'
             USING ERRCODE = 'invalid_parameter_value';

@@ -12,7 +12,9 @@ DECLARE
     v_tenant uuid := dom360.current_tenant_id();
     v_row    jsonb;
 BEGIN
-    v_tenant := dom360.require_tenant();  -- fails closed: 42501 when no tenant is set
+    IF v_tenant IS NULL THEN
+        PERFORM dom360.raise_no_tenant();  -- fails closed: 42501, the one message (schema/0090)
+    END IF;
     SELECT to_jsonb(a) INTO v_row FROM dom360.account_vars AS a WHERE a.tenant_id = v_tenant;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'dom360.set_account_secret: tenant % has no account_vars row', v_tenant

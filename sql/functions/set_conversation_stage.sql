@@ -24,7 +24,9 @@ DECLARE
     v_stage_at   timestamptz;
     v_at         timestamptz := COALESCE(p_reached_at, now());
 BEGIN
-    v_tenant := dom360.require_tenant();  -- fails closed: 42501 when no tenant is set
+    IF v_tenant IS NULL THEN
+        PERFORM dom360.raise_no_tenant();  -- fails closed: 42501, the one message (schema/0090)
+    END IF;
     IF p_stage IS NULL OR p_stage NOT IN ('qualified', 'meeting_booked', 'won', 'lost') THEN
         RAISE EXCEPTION 'dom360.set_conversation_stage: unknown stage %', COALESCE(quote_literal(p_stage), 'NULL')
             USING ERRCODE = 'check_violation',

@@ -13,7 +13,9 @@ AS $$
 DECLARE
     v_tenant uuid := dom360.current_tenant_id();
 BEGIN
-    v_tenant := dom360.require_tenant();  -- fails closed: 42501 when no tenant is set
+    IF v_tenant IS NULL THEN
+        PERFORM dom360.raise_no_tenant();  -- fails closed: 42501, the one message (schema/0090)
+    END IF;
     RETURN QUERY
     SELECT c.day, c.inbox_id, c.agent_type, c.input_tokens, c.output_tokens, c.currency, c.input_price_per_1k,
            c.output_price_per_1k, c.input_cost, c.output_cost, c.cost

@@ -12,7 +12,9 @@ AS $$
 DECLARE
     v_tenant uuid := dom360.current_tenant_id();
 BEGIN
-    v_tenant := dom360.require_tenant();  -- fails closed: 42501 when no tenant is set
+    IF v_tenant IS NULL THEN
+        PERFORM dom360.raise_no_tenant();  -- fails closed: 42501, the one message (schema/0090)
+    END IF;
     RETURN QUERY
     SELECT r.day, r.agent_type, r.turns, r.answered, r.unanswered, r.p50_seconds, r.p95_seconds
       FROM dom360.analytics_response_daily AS r

@@ -12,7 +12,9 @@ DECLARE
     v_checked integer := 0;
     v_failed  text[] := '{}';
 BEGIN
-    v_tenant := dom360.require_tenant();  -- fails closed: 42501 when no tenant is set
+    IF v_tenant IS NULL THEN
+        PERFORM dom360.raise_no_tenant();  -- fails closed: 42501, the one message (schema/0090)
+    END IF;
     IF NULLIF(p_key, '') IS NULL THEN
         RAISE EXCEPTION 'dom360.verify_tenant_secrets: a key is required' USING ERRCODE = 'invalid_parameter_value';
     END IF;
