@@ -213,6 +213,8 @@ def test_an_unreachable_server_is_one_clear_error() -> None:
     with pytest.raises(Unavailable, match="refused") as ainfo:
         asyncio.run(main())
     assert isinstance(ainfo.value.__cause__, psycopg.OperationalError)
+    with pytest.raises(Dom360ClientError, match="^invalid DSN: "):
+        Dom360("nonsense")
 
 
 def test_an_exhausted_pool_says_so(db: Database, acme: Tenant) -> None:

@@ -7,10 +7,11 @@ import uuid
 from datetime import date
 from typing import Any
 
+import psycopg
 from psycopg import conninfo
 from psycopg.types.json import Jsonb
 
-from dom360db.client.errors import Unavailable
+from dom360db.client.errors import Dom360ClientError, Unavailable
 from dom360db.connect import describe, first_line
 from dom360db.queries import named_queries
 
@@ -24,7 +25,10 @@ def q(name: str) -> str:
 
 def conninfo_with_timeout(dsn: str, timeout: float, application_name: str) -> str:
     """The DSN with libpq's connect_timeout (whole seconds, at least 2, as libpq wants) and an application name."""
-    params = conninfo.conninfo_to_dict(dsn)
+    try:
+        params = conninfo.conninfo_to_dict(dsn)
+    except psycopg.ProgrammingError as exc:
+        raise Dom360ClientError(f"invalid DSN: {first_line(exc)}") from exc
     params.setdefault("connect_timeout", str(max(2, round(timeout))))
     params.setdefault("application_name", application_name)
     return conninfo.make_conninfo("", **params)
