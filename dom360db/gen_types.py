@@ -20,7 +20,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from dom360db.client.errors import CONTRACT, NO_TENANT_MESSAGE, Dom360ClientError, TenantNotSet
-from dom360db.client.rows import NULLABLE_SCALARS, ROWS
+from dom360db.client.rows import NULLABLE_SCALARS, ROWS, AgentType, Role, Stage
 from dom360db.queries import named_queries
 
 #: App-executable functions that are not API: the guard every function calls first.
@@ -32,6 +32,11 @@ TS_TYPES = {
     "timestamptz": "Date", "timestamp": "Date", "jsonb": "Json", "json": "Json", "_text": "string[]", "void": "void",
     "interval": "string", "regclass": "string",
 }
+
+
+#: Arguments whose SQL type is text but whose values the schema restricts (the same Literal types as the Python
+#: client's): declared as unions of those values.
+ARG_VALUES: dict[str, object] = {"p_role": Role, "p_agent_type": AgentType, "p_stage": Stage}
 
 
 @dataclass(frozen=True)
@@ -122,7 +127,9 @@ def typescript(functions: list[Function]) -> str:
             for a in fn.args:
                 opt = "?" if a.optional else ""
                 null = " | null" if a.optional else ""
-                lines.append(f"      {a.name}{opt}: {_ts(a.pg_type)}{null};")
+                values = typing.get_args(ARG_VALUES[a.name]) if a.name in ARG_VALUES else ()
+                ts = " | ".join(json.dumps(v) for v in values) if values else _ts(a.pg_type)
+                lines.append(f"      {a.name}{opt}: {ts}{null};")
             lines.append("    };")
         else:
             lines.append("    Args: Record<string, never>;")

@@ -16,7 +16,7 @@ export interface Dom360Functions<M extends BigintMode = 'string'> {
   append_message: {
     Args: {
       p_conversation_id: string;
-      p_role: string;
+      p_role: "user" | "assistant" | "system" | "tool";
       p_content: string;
       p_input_tokens?: number | null;
       p_output_tokens?: number | null;
@@ -36,14 +36,14 @@ export interface Dom360Functions<M extends BigintMode = 'string'> {
       p_tenant_id: string;
       p_inbox_id: string;
       p_external_id: string;
-      p_role: string;
+      p_role: "user" | "assistant" | "system" | "tool";
       p_content: string;
       p_input_tokens?: number | null;
       p_output_tokens?: number | null;
       p_tool_calls?: Json | null;
       p_metadata?: Json | null;
       p_request_id?: string | null;
-      p_agent_type?: string | null;
+      p_agent_type?: "SDR" | "COPILOT" | null;
       p_history_limit?: number | null;
     };
     Returns: {
@@ -87,7 +87,7 @@ export interface Dom360Functions<M extends BigintMode = 'string'> {
     Args: {
       p_inbox_id: string;
       p_external_id: string;
-      p_agent_type?: string | null;
+      p_agent_type?: "SDR" | "COPILOT" | null;
     };
     Returns: string;
   };
@@ -140,7 +140,7 @@ export interface Dom360Functions<M extends BigintMode = 'string'> {
   set_conversation_stage: {
     Args: {
       p_conversation_id: string;
-      p_stage: string;
+      p_stage: "qualified" | "meeting_booked" | "won" | "lost";
       p_reached_at?: Date | null;
     };
     Returns: Date;
