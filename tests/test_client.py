@@ -225,6 +225,17 @@ def test_an_exhausted_pool_says_so(db: Database, acme: Tenant) -> None:
         assert info.value.__cause__ is not None  # the pool's own timeout
 
 
+def test_connection_options_are_merged(db: Database, acme: Tenant) -> None:
+    """Behind PgBouncer in transaction mode: no server-side prepared statements, the connections still autocommit."""
+    with Dom360(db.app_dsn, max_size=1, kwargs={"prepare_threshold": None}) as client:
+        for _ in range(8):  # more than psycopg's default threshold (5)
+            with client.tenant(acme.id) as t:
+                t.recent_messages(acme.conversation)
+        with client.pool.connection() as conn:
+            assert conn.autocommit and conn.prepare_threshold is None
+            assert conn.execute("SELECT count(*) FROM pg_prepared_statements").fetchone() == (0,)
+
+
 def test_execute_runs_in_the_tenant_transaction(db: Database, acme: Tenant) -> None:
     beta = seed(db, "beta")
     with Dom360(db.app_dsn) as client, client.tenant(acme.id) as t:

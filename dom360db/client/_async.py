@@ -189,7 +189,7 @@ class AsyncDom360:
                  application_name: str = "dom360db.client", **pool_kwargs: Any) -> None:
         self._dsn = dsn
         self._timeout = c.env_timeout() if connect_timeout is None else connect_timeout
-        self._options = {**c.pool_kwargs(dsn, self._timeout, application_name), **pool_kwargs}
+        self._options = c.merge_options(c.pool_kwargs(dsn, self._timeout, application_name), pool_kwargs)
         self.pool: AsyncConnectionPool[psycopg.AsyncConnection[TupleRow]] = AsyncConnectionPool(
             min_size=min_size, max_size=max_size, open=False, **self._options)
 

@@ -60,6 +60,12 @@ def pool_kwargs(dsn: str, timeout: float, application_name: str) -> dict[str, An
     return {"conninfo": conninfo_with_timeout(dsn, timeout, application_name), "kwargs": {"autocommit": True}}
 
 
+def merge_options(ours: dict[str, Any], yours: dict[str, Any]) -> dict[str, Any]:
+    """The caller's pool options over ours; connection `kwargs` merged (autocommit stays, e.g. prepare_threshold
+    None for PgBouncer in transaction mode is added)."""
+    return {**ours, **yours, "kwargs": {**ours["kwargs"], **yours.get("kwargs", {}), "autocommit": True}}
+
+
 def env_timeout() -> float:
     return float(os.environ.get("DOM360_CONNECT_TIMEOUT", CONNECT_TIMEOUT_S))
 

@@ -182,7 +182,7 @@ class Dom360:
         self._dsn = dsn
         timeout = c.env_timeout() if connect_timeout is None else connect_timeout
         self._timeout = timeout
-        options = {**c.pool_kwargs(dsn, timeout, application_name), **pool_kwargs}
+        options = c.merge_options(c.pool_kwargs(dsn, timeout, application_name), pool_kwargs)
         try:  # one connection up front: its error is the one a person can act on
             psycopg.connect(options["conninfo"]).close()
         except psycopg.Error as exc:
