@@ -39,6 +39,11 @@ TS_TYPES = {
 ARG_VALUES: dict[str, object] = {"p_role": Role, "p_agent_type": AgentType, "p_stage": Stage}
 
 
+#: Required arguments for which NULL means something (every optional argument also takes null).
+NULL_MEANS = {("set_account_secret", "p_plaintext"): "removes the secret", ("encrypt_sensitive_field", "p_plaintext"): "NULL",
+              ("decrypt_sensitive_field", "p_ciphertext"): "NULL", ("chat_turn", "p_tenant_id"): "the transaction's tenant"}
+
+
 @dataclass(frozen=True)
 class Arg:
     name: str
@@ -126,7 +131,7 @@ def typescript(functions: list[Function]) -> str:
             lines.append("    Args: {")
             for a in fn.args:
                 opt = "?" if a.optional else ""
-                null = " | null" if a.optional else ""
+                null = " | null" if a.optional or (fn.name, a.name) in NULL_MEANS else ""
                 values = typing.get_args(ARG_VALUES[a.name]) if a.name in ARG_VALUES else ()
                 ts = " | ".join(json.dumps(v) for v in values) if values else _ts(a.pg_type)
                 lines.append(f"      {a.name}{opt}: {ts}{null};")

@@ -33,7 +33,7 @@ export interface Dom360Functions<M extends BigintMode = 'string'> {
   /** One chat turn in one statement (one round trip from drivers without pipelining): sets the tenant when the transaction has none (NULL: the transaction's tenant; another tenant than the transaction's raises 42501), gets or creates the open conversation of (inbox, external_id), appends the message (idempotent per p_request_id) and returns p_history_limit rows (1 to 1000), each with the conversation id: first the message of this request (a retried request id: the first call's), then the conversation's other newest messages, newest first. */
   chat_turn: {
     Args: {
-      p_tenant_id: string;
+      p_tenant_id: string | null;
       p_inbox_id: string;
       p_external_id: string;
       p_role: "user" | "assistant" | "system" | "tool";
@@ -69,7 +69,7 @@ export interface Dom360Functions<M extends BigintMode = 'string'> {
   /** Decrypts a value written by encrypt_sensitive_field; NULL for NULL. Key: p_key, else the transaction setting app.encryption_key (then app.encryption_key_previous, during a rotation). No key: invalid_parameter_value (22023); wrong key or corrupt ciphertext: invalid_authorization_specification (28000), never garbage. */
   decrypt_sensitive_field: {
     Args: {
-      p_ciphertext: string;
+      p_ciphertext: string | null;
       p_key?: string | null;
     };
     Returns: string | null;
@@ -77,7 +77,7 @@ export interface Dom360Functions<M extends BigintMode = 'string'> {
   /** Encrypts a secret (AES-256, iterated salted SHA-256 key derivation, integrity-protected OpenPGP message) and returns it as one line of base64; NULL for NULL. Key: p_key, else the transaction setting app.encryption_key (at least 32 characters); none: an error. Pass the key as a bind parameter, never as a literal. */
   encrypt_sensitive_field: {
     Args: {
-      p_plaintext: string;
+      p_plaintext: string | null;
       p_key?: string | null;
     };
     Returns: string | null;
@@ -131,7 +131,7 @@ export interface Dom360Functions<M extends BigintMode = 'string'> {
   set_account_secret: {
     Args: {
       p_name: string;
-      p_plaintext: string;
+      p_plaintext: string | null;
       p_key?: string | null;
     };
     Returns: void;

@@ -81,5 +81,8 @@ test('bigint mode and typed rows inside a tenant transaction', async () => {
     const usage = await callFunction(client, 'tenant_usage_daily', {});
     assert.match(usage[0]!.day, /^\d{4}-\d{2}-\d{2}$/);  // a date stays a calendar day
     assert.equal(await callFunction(client, 'set_account_secret', { p_name: 'webhook_secret', p_plaintext: 'wh', p_key: 'k'.repeat(40) }), undefined);
+    await callFunction(client, 'set_account_secret', { p_name: 'webhook_secret', p_plaintext: null });  // NULL removes it
+    const [config] = await callFunction(client, 'get_tenant_config', {});
+    assert.deepEqual(config!.secrets_present, []);
   });
 });
