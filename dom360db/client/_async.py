@@ -247,7 +247,8 @@ class AsyncDom360:
                         request_id: str | None = None, agent_type: AgentType | None = None,
                         history: int = 20) -> ChatTurn:
         """One chat turn in one round trip: BEGIN, set_tenant, get_or_create_conversation + append_message,
-        the conversation's newest `history` messages (the new one first), COMMIT — sent as one pipeline."""
+        the conversation's newest `history` messages, newest first, COMMIT — sent as one pipeline. A retried
+        request id stores nothing: `message` is then the first call's row (not necessarily the newest)."""
         params = {**c.message_params(None, role, content, input_tokens, output_tokens, tool_calls, metadata, request_id),
                   "tenant_id": tenant_id, "inbox_id": inbox_id, "external_id": external_id, "agent_type": agent_type,
                   "limit": max(history, 1)}

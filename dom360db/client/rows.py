@@ -168,7 +168,8 @@ class Inbox:
 
 @dataclass(frozen=True)
 class ChatTurn:
-    """One chat turn: the conversation, the message stored, and the history (newest first, the new one first)."""
+    """One chat turn: the conversation, the message of the request (for a retried request id, the first call's),
+    and the conversation's newest messages, newest first."""
 
     conversation_id: uuid.UUID
     message: StoredMessage
