@@ -529,3 +529,28 @@ def main(argv: list[str] | None = None) -> None:
     except psycopg.Error as exc:
         click.echo(f"dom360db: database error: {error_line(exc)}", err=True)
         sys.exit(1)
+
+
+@cli.group("gen")
+def gen_group() -> None:
+    """Generate code from the live catalog."""
+
+
+@gen_group.command("types")
+@db_options
+@click.option("--lang", type=click.Choice(["ts"]), default="ts", show_default=True, help="Target language.")
+@click.option("--role", metavar="ROLE", help="Whose functions (default: the app_role parameter).")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write here (default: stdout).")
+def gen_types_cmd(dsn: str | None, home: Path | None, config_path: Path | None, defines: tuple[str, ...],
+                  lang: str, role: str | None, output: Path | None) -> None:
+    """Declarations of every function the app may call (arguments, rows, error codes), like `supabase gen types`."""
+    from dom360db import gen_types
+
+    ctx = Context(dsn, home, config_path, defines)
+    with connect(ctx.dsn) as conn:
+        text = gen_types.generate(conn, lang, role or str(ctx.params["app_role"]))
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        _progress(f"wrote {output}")

@@ -73,3 +73,6 @@ def error_line(exc: psycopg.Error) -> str:
     extra = diag.message_detail or diag.message_hint
     code = f" [{diag.sqlstate}]" if diag.sqlstate else ""
     return f"{msg}{code}" + (f" ({extra.strip()})" if extra else "")
+
+
+first_line = _first_line  # public name, for dom360db.client

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from psycopg import errors
 
-from dom360db.client import Dom360
+from dom360db.client import Dom360, NotFound
 
 from support import Database, Tenant, seed
 
@@ -283,8 +283,9 @@ def test_client_under_concurrency(db: Database, acme: Tenant) -> None:
 
         race(THREADS, work)
         # a failed block rolls back and leaves nothing on the pooled connection
-        with pytest.raises(errors.ForeignKeyViolation), client.tenant(acme.id) as tx:
+        with pytest.raises(NotFound) as info, client.tenant(acme.id) as tx:  # another tenant's conversation
             tx.append_message(beta.conversation, "user", "sneaky")
+        assert isinstance(info.value.__cause__, errors.ForeignKeyViolation)
         with client.pool.connection() as conn:
             assert conn.execute("SELECT dom360.current_tenant_id()").fetchone()[0] is None
     counters_match_messages(db)
@@ -293,8 +294,9 @@ def test_client_under_concurrency(db: Database, acme: Tenant) -> None:
 
 
 def test_client_refuses_unknown_tenant(db: Database) -> None:
-    with Dom360(db.app_dsn) as client, pytest.raises(errors.NoDataFound), client.tenant(uuid.uuid4()):
+    with Dom360(db.app_dsn) as client, pytest.raises(NotFound) as info, client.tenant(uuid.uuid4()):
         pass
+    assert isinstance(info.value.__cause__, errors.NoDataFound) and info.value.sqlstate == "P0002"
 
 
 def test_conversation_with_messages_cannot_be_deleted_rekeyed_or_renumbered(db: Database, acme: Tenant) -> None:

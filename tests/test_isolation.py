@@ -332,21 +332,19 @@ def test_functions_refuse_another_tenants_ids(db: Database, tenants: tuple[Tenan
     assert _counters(db) == before
 
 
-def test_functions_without_a_tenant_return_nothing_or_refuse(db: Database, tenants: tuple[Tenant, Tenant]) -> None:
+def test_functions_without_a_tenant_refuse(db: Database, tenants: tuple[Tenant, Tenant]) -> None:
     a, _ = tenants
     with db.admin() as c:
         c.execute("REFRESH MATERIALIZED VIEW dom360.mv_tenant_consumption_summary")
     with db.app() as c:
         for stmt, args in (("SELECT dom360.get_or_create_conversation(%s, 'x')", [a.inbox]),
-                           ("SELECT * FROM dom360.append_message(%s, 'user', 'x')", [a.conversation])):
+                           ("SELECT * FROM dom360.append_message(%s, 'user', 'x')", [a.conversation]),
+                           ("SELECT * FROM dom360.recent_messages(%s)", [a.conversation]),
+                           ("SELECT * FROM dom360.get_tenant_config()", []),
+                           ("SELECT * FROM dom360.tenant_usage()", []),
+                           ("SELECT * FROM dom360.tenant_consumption_summary()", [])):
             with pytest.raises(errors.InsufficientPrivilege, match="no tenant set"), c.transaction():
                 c.execute(stmt, args)
-        with c.transaction():
-            for stmt, args in (("SELECT * FROM dom360.recent_messages(%s)", [a.conversation]),
-                               ("SELECT * FROM dom360.get_tenant_config()", []),
-                               ("SELECT * FROM dom360.tenant_usage()", []),
-                               ("SELECT * FROM dom360.tenant_consumption_summary()", [])):
-                assert c.execute(stmt, args).fetchall() == [], stmt
         with c.transaction():
             c.execute("SELECT dom360.set_tenant(%s)", [a.id])
             assert len(c.execute("SELECT * FROM dom360.tenant_consumption_summary()").fetchall()) == 1

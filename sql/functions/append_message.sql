@@ -22,8 +22,7 @@ DECLARE
     v_at           pg_catalog.timestamptz;
 BEGIN
     IF v_tenant IS NULL THEN
-        RAISE EXCEPTION 'dom360.append_message: no tenant set: call dom360.set_tenant() first in this transaction'
-            USING ERRCODE = 'insufficient_privilege';
+        PERFORM dom360.raise_no_tenant();  -- fails closed: 42501, the one message (schema/0090)
     END IF;
     IF p_request_id IS NOT NULL THEN
         INSERT INTO dom360.message_requests (tenant_id, request_id, conversation_id)

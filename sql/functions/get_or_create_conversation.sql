@@ -13,8 +13,7 @@ DECLARE
     v_id     pg_catalog.uuid;
 BEGIN
     IF v_tenant IS NULL THEN
-        RAISE EXCEPTION 'dom360.get_or_create_conversation: no tenant set: call dom360.set_tenant() first in this transaction'
-            USING ERRCODE = 'insufficient_privilege';
+        PERFORM dom360.raise_no_tenant();  -- fails closed: 42501, the one message (schema/0090)
     END IF;
     SELECT c.id INTO v_id
       FROM dom360.conversations AS c
@@ -25,6 +24,12 @@ BEGIN
     IF NOT EXISTS (SELECT FROM dom360.inboxes AS i WHERE i.tenant_id = v_tenant AND i.id = p_inbox_id) THEN
         RAISE EXCEPTION 'dom360.get_or_create_conversation: inbox % not found for the current tenant', p_inbox_id
             USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    -- checked here rather than left to the table's CHECK, whose error names a constraint, not the value
+    IF p_agent_type IS NOT NULL AND p_agent_type NOT IN ('SDR', 'COPILOT') THEN
+        RAISE EXCEPTION 'dom360.get_or_create_conversation: unknown agent type %', pg_catalog.quote_literal(p_agent_type)
+            USING ERRCODE = 'check_violation',
+                  HINT = 'agent type is SDR or COPILOT, or NULL for the tenant''s default_agent_type';
     END IF;
     INSERT INTO dom360.conversations AS c (tenant_id, inbox_id, external_id, agent_type)
     VALUES (v_tenant, p_inbox_id, p_external_id, p_agent_type)

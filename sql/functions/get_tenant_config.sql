@@ -10,10 +10,11 @@ CREATE FUNCTION dom360.get_tenant_config()
     STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
-    /* The current tenant's agent settings (one row; none when no tenant is set). The secrets come back
+    /* The current tenant's agent settings (one row; no tenant set raises). The secrets come back
        decrypted only when the transaction has set app.encryption_key (a wrong key raises, never garbage);
        otherwise they are NULL. secrets_present always names the secrets the tenant has (the non-NULL
        account_vars columns *_enc, without the suffix), so a caller without the key knows what is set. */
+    SELECT dom360.require_tenant();  -- fails closed: 42501 when no tenant is set (a statement of its own: always run)
     SELECT a.tenant_id, a.agents_endpoint_url, a.agents_timeout_ms, a.default_agent_type, a.rag_enabled,
            a.rag_top_k, a.updated_at,
            CASE WHEN k.key_set THEN dom360.decrypt_sensitive_field(a.agents_api_token_enc) END,

@@ -15,6 +15,9 @@ DECLARE
     v_first  pg_catalog.timestamptz;
     v_last   pg_catalog.timestamptz;
 BEGIN
+    IF v_tenant IS NULL THEN
+        PERFORM dom360.raise_no_tenant();  -- fails closed: 42501, the one message (schema/0090)
+    END IF;
     SELECT c.first_message_at, c.last_message_at INTO v_first, v_last
       FROM dom360.conversations AS c
      WHERE c.tenant_id = v_tenant AND c.id = p_conversation_id;

@@ -22,8 +22,7 @@ DECLARE
     v_already  integer := 0;
 BEGIN
     IF v_tenant IS NULL THEN
-        RAISE EXCEPTION 'dom360.rotate_tenant_secrets: no tenant set: set app.tenant_id in this transaction first'
-            USING ERRCODE = 'insufficient_privilege';
+        PERFORM dom360.raise_no_tenant();  -- fails closed: 42501, the one message (schema/0090)
     END IF;
     IF NULLIF(p_old_key, '') IS NULL OR NULLIF(p_new_key, '') IS NULL THEN
         RAISE EXCEPTION 'dom360.rotate_tenant_secrets: both the old and the new key are required'

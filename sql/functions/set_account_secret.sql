@@ -13,8 +13,7 @@ DECLARE
     v_row    jsonb;
 BEGIN
     IF v_tenant IS NULL THEN
-        RAISE EXCEPTION 'dom360.set_account_secret: no tenant set: call dom360.set_tenant() first in this transaction'
-            USING ERRCODE = 'insufficient_privilege';
+        PERFORM dom360.raise_no_tenant();  -- fails closed: 42501, the one message (schema/0090)
     END IF;
     SELECT to_jsonb(a) INTO v_row FROM dom360.account_vars AS a WHERE a.tenant_id = v_tenant;
     IF NOT FOUND THEN

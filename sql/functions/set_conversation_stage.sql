@@ -25,8 +25,7 @@ DECLARE
     v_at         timestamptz := COALESCE(p_reached_at, now());
 BEGIN
     IF v_tenant IS NULL THEN
-        RAISE EXCEPTION 'dom360.set_conversation_stage: no tenant set: call dom360.set_tenant() first in this transaction'
-            USING ERRCODE = 'insufficient_privilege';
+        PERFORM dom360.raise_no_tenant();  -- fails closed: 42501, the one message (schema/0090)
     END IF;
     IF p_stage IS NULL OR p_stage NOT IN ('qualified', 'meeting_booked', 'won', 'lost') THEN
         RAISE EXCEPTION 'dom360.set_conversation_stage: unknown stage %', COALESCE(quote_literal(p_stage), 'NULL')

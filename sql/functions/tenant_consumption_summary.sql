@@ -7,7 +7,8 @@ CREATE OR REPLACE FUNCTION dom360.tenant_consumption_summary()
     SET search_path = pg_catalog, pg_temp
 AS $$
     /* The current tenant's rows of the monthly summary (a materialized view has no row-level security,
-       so the app has no SELECT on it; this function filters by the transaction's tenant: none, no rows). */
+       so the app has no SELECT on it; this function filters by the transaction's tenant: none raises). */
+    SELECT dom360.require_tenant();  -- fails closed: 42501 when no tenant is set (a statement of its own: always run)
     SELECT s.month, s.messages_count, s.input_tokens, s.output_tokens, s.total_tokens, s.active_inboxes,
            s.refreshed_at
       FROM dom360.mv_tenant_consumption_summary AS s

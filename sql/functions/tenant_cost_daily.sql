@@ -14,8 +14,7 @@ DECLARE
     v_tenant uuid := dom360.current_tenant_id();
 BEGIN
     IF v_tenant IS NULL THEN
-        RAISE EXCEPTION 'dom360.tenant_cost_daily: no tenant set: call dom360.set_tenant() first in this transaction'
-            USING ERRCODE = 'insufficient_privilege';
+        PERFORM dom360.raise_no_tenant();  -- fails closed: 42501, the one message (schema/0090)
     END IF;
     RETURN QUERY
     SELECT c.day, c.inbox_id, c.agent_type, c.input_tokens, c.output_tokens, c.currency, c.input_price_per_1k,

@@ -12,8 +12,7 @@ DECLARE
     v_tenant uuid := dom360.current_tenant_id();
 BEGIN
     IF v_tenant IS NULL THEN
-        RAISE EXCEPTION 'dom360.tenant_lead_funnel: no tenant set: call dom360.set_tenant() first in this transaction'
-            USING ERRCODE = 'insufficient_privilege';
+        PERFORM dom360.raise_no_tenant();  -- fails closed: 42501, the one message (schema/0090)
     END IF;
     RETURN QUERY
     SELECT f.month, f.stage, f.stage_order, f.conversations, f.rate_from_previous, f.rate_from_new,

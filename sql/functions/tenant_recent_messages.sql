@@ -21,6 +21,7 @@ DECLARE
     v_month pg_catalog.timestamptz;
     v_found integer;
     v_more  integer;
+    v_tenant pg_catalog.uuid := dom360.require_tenant();  -- fails closed: 42501 when no tenant is set
 BEGIN
     RETURN QUERY
         SELECT m.id, m.conversation_id, m.inbox_id, m.message_index, m.role, m.content, m.total_tokens, m.created_at

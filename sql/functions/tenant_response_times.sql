@@ -13,8 +13,7 @@ DECLARE
     v_tenant uuid := dom360.current_tenant_id();
 BEGIN
     IF v_tenant IS NULL THEN
-        RAISE EXCEPTION 'dom360.tenant_response_times: no tenant set: call dom360.set_tenant() first in this transaction'
-            USING ERRCODE = 'insufficient_privilege';
+        PERFORM dom360.raise_no_tenant();  -- fails closed: 42501, the one message (schema/0090)
     END IF;
     RETURN QUERY
     SELECT r.day, r.agent_type, r.turns, r.answered, r.unanswered, r.p50_seconds, r.p95_seconds

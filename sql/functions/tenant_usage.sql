@@ -7,6 +7,7 @@ CREATE OR REPLACE FUNCTION dom360.tenant_usage(p_from date DEFAULT NULL, p_to da
 AS $$
     /* Real-time consumption of the current tenant per inbox and UTC day, from p_from to p_to inclusive
        (NULL: unbounded). Exact at every commit. */
+    SELECT dom360.require_tenant();  -- fails closed: 42501 when no tenant is set (a statement of its own: always run)
     SELECT d.inbox_id, d.day, d.messages_count, d.input_tokens, d.output_tokens, d.total_tokens
       FROM dom360.consumption_inbox_daily AS d
      WHERE d.tenant_id = dom360.current_tenant_id()

@@ -13,8 +13,7 @@ DECLARE
     v_tenant uuid := dom360.current_tenant_id();
 BEGIN
     IF v_tenant IS NULL THEN
-        RAISE EXCEPTION 'dom360.tenant_usage_daily: no tenant set: call dom360.set_tenant() first in this transaction'
-            USING ERRCODE = 'insufficient_privilege';
+        PERFORM dom360.raise_no_tenant();  -- fails closed: 42501, the one message (schema/0090)
     END IF;
     RETURN QUERY
     SELECT u.day, u.inbox_id, u.agent_type, u.messages_count, u.input_tokens, u.output_tokens, u.total_tokens

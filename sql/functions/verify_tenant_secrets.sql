@@ -13,8 +13,7 @@ DECLARE
     v_failed  text[] := '{}';
 BEGIN
     IF v_tenant IS NULL THEN
-        RAISE EXCEPTION 'dom360.verify_tenant_secrets: no tenant set: set app.tenant_id in this transaction first'
-            USING ERRCODE = 'insufficient_privilege';
+        PERFORM dom360.raise_no_tenant();  -- fails closed: 42501, the one message (schema/0090)
     END IF;
     IF NULLIF(p_key, '') IS NULL THEN
         RAISE EXCEPTION 'dom360.verify_tenant_secrets: a key is required' USING ERRCODE = 'invalid_parameter_value';

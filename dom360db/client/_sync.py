@@ -1,0 +1,268 @@
+"""The synchronous client (threads): `Dom360`, a psycopg_pool.ConnectionPool, and `TenantTx`, one tenant's
+transaction. `_async.py` mirrors it method for method (the tests compare the two)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from datetime import date, datetime
+from typing import Any, LiteralString, TypeVar
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import TupleRow, class_row
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from dom360db.client import _common as c
+from dom360db.client.errors import Dom360ClientError, Unavailable, translate
+from dom360db.client.rows import (
+    AgentType,
+    Channel,
+    ChatTurn,
+    CostDaily,
+    FunnelStage,
+    Inbox,
+    Message,
+    MonthlyConsumption,
+    ResponseTimes,
+    Role,
+    SecretName,
+    Stage,
+    StoredMessage,
+    TenantConfig,
+    TenantMessage,
+    Usage,
+    UsageDaily,
+)
+
+T = TypeVar("T")
+Query = LiteralString | bytes | sql.SQL | sql.Composed
+Params = Sequence[Any] | dict[str, Any] | None
+
+
+class TenantTx:
+    """One transaction of one tenant: obtained from `Dom360.tenant()`, valid inside its `with` block.
+
+    Every method calls one dom360 function; a refusal raises a `Dom360ClientError` subclass (see errors.py).
+    """
+
+    def __init__(self, conn: psycopg.Connection[TupleRow], tenant_id: uuid.UUID) -> None:
+        self._conn = conn
+        self.tenant_id = tenant_id
+
+    # -- plumbing --------------------------------------------------------------------------------------------
+
+    def execute(self, query: Query, params: Params = None) -> psycopg.Cursor[TupleRow]:
+        """Your own SQL in this tenant transaction (row-level security applies); errors as client exceptions."""
+        try:
+            return self._conn.execute(query, params)
+        except psycopg.Error as exc:
+            raise translate(exc) from exc
+
+    def _rows(self, cls: type[T], name: str, params: Params = None) -> list[T]:
+        try:
+            with self._conn.cursor(row_factory=class_row(cls)) as cur:
+                return cur.execute(c.q(name), params).fetchall()
+        except psycopg.Error as exc:
+            raise translate(exc) from exc
+
+    def _one(self, cls: type[T], name: str, params: Params = None) -> T:
+        rows = self._rows(cls, name, params)
+        if len(rows) != 1:
+            raise Dom360ClientError(f"{name}: expected one row, got {len(rows)}")
+        return rows[0]
+
+    def _value(self, name: str, params: Params = None) -> Any:
+        try:
+            row = self._conn.execute(c.q(name), params).fetchone()
+        except psycopg.Error as exc:
+            raise translate(exc) from exc
+        assert row is not None
+        return row[0]
+
+    # -- the chat path ---------------------------------------------------------------------------------------
+
+    def get_or_create_conversation(self, inbox_id: uuid.UUID, external_id: str,
+                                   agent_type: AgentType | None = None) -> uuid.UUID:
+        """The open conversation of (tenant, inbox, customer), created when none."""
+        value: uuid.UUID = self._value("get_or_create_conversation",
+                                       {"inbox_id": inbox_id, "external_id": external_id, "agent_type": agent_type})
+        return value
+
+    def append_message(self, conversation_id: uuid.UUID, role: Role, content: str, *, input_tokens: int = 0,
+                       output_tokens: int = 0, tool_calls: Any = None, metadata: Any = None,
+                       request_id: str | None = None) -> StoredMessage:
+        """Stores a message; a retried call with the same request_id returns the first call's row."""
+        return self._one(StoredMessage, "append_message", c.message_params(
+            conversation_id, role, content, input_tokens, output_tokens, tool_calls, metadata, request_id))
+
+    def recent_messages(self, conversation_id: uuid.UUID, limit: int = 20) -> list[Message]:
+        """The conversation's newest messages, newest first (at most 1000)."""
+        return self._rows(Message, "recent_messages", {"conversation_id": conversation_id, "limit": limit})
+
+    def tenant_recent_messages(self, limit: int = 10) -> list[TenantMessage]:
+        """The tenant's newest messages across conversations, newest first (at most 1000)."""
+        return self._rows(TenantMessage, "tenant_recent_messages", {"limit": limit})
+
+    def set_conversation_stage(self, conversation_id: uuid.UUID, stage: Stage,
+                               reached_at: datetime | None = None) -> datetime:
+        """Moves a conversation along the lead funnel; returns when it reached the stage."""
+        value: datetime = self._value("set_conversation_stage", {"conversation_id": conversation_id, "stage": stage,
+                                                                 "reached_at": reached_at})
+        return value
+
+    # -- inboxes ---------------------------------------------------------------------------------------------
+
+    def create_inbox(self, name: str, channel: Channel) -> Inbox:
+        return self._one(Inbox, "create_inbox", {"name": name, "channel": channel})
+
+    def inboxes(self) -> list[Inbox]:
+        return self._rows(Inbox, "inboxes")
+
+    # -- configuration and secrets ---------------------------------------------------------------------------
+
+    def get_tenant_config(self) -> TenantConfig:
+        """The tenant's agent settings; secrets decrypted only when the transaction has the key."""
+        return self._one(TenantConfig, "tenant_config")
+
+    def set_account_secret(self, name: SecretName | str, plaintext: str | None, key: str | None = None) -> None:
+        """Stores a secret encrypted (key: `key`, else the transaction's encryption_key); None removes it."""
+        self._value("set_account_secret", {"name": name, "plaintext": plaintext, "key": key})
+
+    def encrypt_sensitive_field(self, plaintext: str | None, key: str | None = None) -> str | None:
+        value: str | None = self._value("encrypt_sensitive_field", {"plaintext": plaintext, "key": key})
+        return value
+
+    def decrypt_sensitive_field(self, ciphertext: str | None, key: str | None = None) -> str | None:
+        value: str | None = self._value("decrypt_sensitive_field", {"ciphertext": ciphertext, "key": key})
+        return value
+
+    # -- consumption and analytics ---------------------------------------------------------------------------
+
+    def tenant_usage(self, date_from: date | None = None, date_to: date | None = None) -> list[Usage]:
+        """Messages and tokens per inbox and UTC day, exact at every commit."""
+        return self._rows(Usage, "usage", c.period(date_from, date_to))
+
+    def tenant_consumption_summary(self) -> list[MonthlyConsumption]:
+        return self._rows(MonthlyConsumption, "tenant_consumption_summary")
+
+    def tenant_usage_daily(self, date_from: date | None = None, date_to: date | None = None) -> list[UsageDaily]:
+        return self._rows(UsageDaily, "tenant_usage_daily", c.period(date_from, date_to))
+
+    def tenant_cost_daily(self, date_from: date | None = None, date_to: date | None = None) -> list[CostDaily]:
+        return self._rows(CostDaily, "tenant_cost_daily", c.period(date_from, date_to))
+
+    def tenant_response_times(self, date_from: date | None = None, date_to: date | None = None) -> list[ResponseTimes]:
+        return self._rows(ResponseTimes, "tenant_response_times", c.period(date_from, date_to))
+
+    def tenant_lead_funnel(self, date_from: date | None = None, date_to: date | None = None) -> list[FunnelStage]:
+        return self._rows(FunnelStage, "tenant_lead_funnel", c.period(date_from, date_to))
+
+    # -- earlier names, kept ---------------------------------------------------------------------------------
+
+    def tenant_config(self) -> TenantConfig:
+        """Same as get_tenant_config()."""
+        return self.get_tenant_config()
+
+    def usage(self, date_from: date | None = None, date_to: date | None = None) -> list[Usage]:
+        """Same as tenant_usage()."""
+        return self.tenant_usage(date_from, date_to)
+
+
+class Dom360:
+    """A pool of connections to a dom360 database, as a login granted `dom360_app`.
+
+    Opening checks one connection first: an unreachable server raises `Unavailable` with the driver's reason
+    within `connect_timeout` seconds (never a bare pool timeout).
+    """
+
+    def __init__(self, dsn: str, *, min_size: int = 1, max_size: int = 10, connect_timeout: float | None = None,
+                 application_name: str = "dom360db.client", **pool_kwargs: Any) -> None:
+        self._dsn = dsn
+        timeout = c.env_timeout() if connect_timeout is None else connect_timeout
+        self._timeout = timeout
+        options = c.merge_options(c.pool_kwargs(dsn, timeout, application_name), pool_kwargs)
+        try:  # one connection up front: its error is the one a person can act on
+            psycopg.connect(options["conninfo"]).close()
+        except psycopg.Error as exc:
+            raise c.unavailable(dsn, exc) from exc
+        self.pool: ConnectionPool[psycopg.Connection[TupleRow]] = ConnectionPool(
+            min_size=min_size, max_size=max_size, open=False, **options)
+        try:
+            self.pool.open(wait=True, timeout=timeout)
+        except PoolTimeout as exc:
+            self.pool.close()
+            raise self._unavailable(exc) from exc
+
+    def _unavailable(self, exc: PoolTimeout) -> Dom360ClientError:
+        """A pool timeout with its cause: a fresh connection attempt says why (or that the pool is just busy)."""
+        try:
+            psycopg.connect(c.conninfo_with_timeout(self._dsn, self._timeout, "dom360db.client")).close()
+        except psycopg.Error as conn_exc:
+            return c.unavailable(self._dsn, conn_exc)
+        return Unavailable(f"no free connection in the pool within {self.pool.timeout:g} s (max_size {self.pool.max_size})")
+
+    @contextmanager
+    def _connection(self) -> Iterator[psycopg.Connection[TupleRow]]:
+        try:
+            with self.pool.connection() as conn:
+                yield conn
+        except PoolTimeout as exc:
+            raise self._unavailable(exc) from exc
+        except psycopg.Error as exc:
+            raise translate(exc) from exc
+
+    @contextmanager
+    def tenant(self, tenant_id: uuid.UUID, *, encryption_key: str | None = None) -> Iterator[TenantTx]:
+        """A transaction with `tenant_id` set: committed at the end of the block, rolled back if it raised.
+
+        With `encryption_key`, the transaction-scoped `app.encryption_key` is set too (as a bind parameter,
+        never in the statement text), so `get_tenant_config()` returns the tenant's secrets decrypted.
+        """
+        with self._connection() as conn, conn.transaction():
+            conn.execute(c.q("set_tenant"), {"tenant_id": tenant_id})
+            if encryption_key is not None:
+                conn.execute(c.q("set_encryption_key"), {"key": encryption_key})
+            yield TenantTx(conn, tenant_id)
+
+    def chat_turn(self, tenant_id: uuid.UUID, inbox_id: uuid.UUID, external_id: str, role: Role, content: str, *,
+                  input_tokens: int = 0, output_tokens: int = 0, tool_calls: Any = None, metadata: Any = None,
+                  request_id: str | None = None, agent_type: AgentType | None = None,
+                  history: int = 20) -> ChatTurn:
+        """One chat turn in one round trip: BEGIN, set_tenant, get_or_create_conversation + append_message,
+        the conversation's newest `history` messages, newest first, COMMIT — sent as one pipeline. A retried
+        request id stores nothing: `message` is then the first call's row (not necessarily the newest)."""
+        params = {**c.message_params(None, role, content, input_tokens, output_tokens, tool_calls, metadata, request_id),
+                  "tenant_id": tenant_id, "inbox_id": inbox_id, "external_id": external_id, "agent_type": agent_type,
+                  "limit": max(history, 1)}
+        with self._connection() as conn:
+            try:  # BEGIN and COMMIT are statements of the pipeline: conn.transaction() would sync at each end
+                with conn.pipeline():
+                    conn.execute(c.q("begin"))
+                    conn.execute(c.q("set_tenant"), params)
+                    stored = conn.execute(c.q("turn_append"), params)
+                    hist = conn.cursor(row_factory=class_row(Message))
+                    hist.execute(c.q("turn_history"), params)
+                    conn.execute(c.q("commit"))
+            except psycopg.Error:
+                self._rollback(conn)  # a refused statement left the transaction aborted: end it
+                raise
+            row = stored.fetchone()
+            messages = hist.fetchall()
+        assert row is not None
+        return ChatTurn(row[0], StoredMessage(row[1], row[2], row[3]), messages)
+
+    @staticmethod
+    def _rollback(conn: psycopg.Connection[TupleRow]) -> None:
+        with suppress(psycopg.Error):  # a broken connection: the pool discards it
+            conn.rollback()
+
+    def close(self) -> None:
+        self.pool.close()
+
+    def __enter__(self) -> Dom360:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,22 @@
+-- Catalog queries of `dom360db gen types` (a `-- name --` header before each).
+
+-- app_functions --
+SELECT p.proname AS name,
+       pg_catalog.obj_description(p.oid, 'pg_proc') AS comment,
+       p.proretset AS returns_set,
+       rt.typname AS return_type,
+       p.pronargs AS nargs,
+       p.pronargdefaults AS ndefaults,
+       COALESCE(p.proargnames, '{}') AS arg_names,
+       COALESCE(p.proargmodes::text[], '{}') AS arg_modes,
+       ARRAY(SELECT t.typname
+               FROM unnest(COALESCE(p.proallargtypes, p.proargtypes::pg_catalog.oid[])) WITH ORDINALITY AS a (oid, n)
+               JOIN pg_catalog.pg_type AS t ON t.oid = a.oid
+              ORDER BY a.n) AS arg_types
+  FROM pg_catalog.pg_proc AS p
+  JOIN pg_catalog.pg_type AS rt ON rt.oid = p.prorettype
+ WHERE p.pronamespace = 'dom360'::pg_catalog.regnamespace
+   AND p.prokind = 'f'
+   AND p.prorettype <> 'pg_catalog.trigger'::pg_catalog.regtype
+   AND pg_catalog.has_function_privilege(%(role)s, p.oid, 'EXECUTE')
+ ORDER BY p.proname;
