@@ -82,6 +82,18 @@ INSERT INTO dom360.inboxes (name, channel) VALUES (%(name)s, %(channel)s) RETURN
 -- inboxes --
 SELECT id, name, channel, created_at FROM dom360.inboxes ORDER BY created_at, id;
 
+-- delete_conversation --
+SELECT count(*) > 0 FROM dom360.delete_conversation(%(id)s);
+
+-- delete_user --
+SELECT count(*) > 0 FROM dom360.delete_user(%(id)s);
+
+-- delete_inbox --
+SELECT count(*) > 0 FROM dom360.delete_inbox(%(id)s);
+
+-- delete_agent --
+SELECT count(*) > 0 FROM dom360.delete_agent(%(id)s);
+
 -- turn_append --
 SELECT c.id AS conversation_id, m.message_id, m.message_index, m.created_at
   FROM dom360.get_or_create_conversation(%(inbox_id)s, %(external_id)s, %(agent_type)s) AS c (id)

@@ -56,7 +56,7 @@ class Function:
     name: str
     comment: str
     args: list[Arg]
-    columns: list[tuple[str, str]]  # RETURNS TABLE / OUT columns; empty for a scalar
+    columns: list[tuple[str, str]]  # RETURNS TABLE / OUT columns, or a returned table row's; empty for a scalar
     return_type: str
     returns_set: bool
 
@@ -72,6 +72,8 @@ def load(conn: psycopg.Connection, role: str) -> list[Function]:
         names, modes, types = r["arg_names"], r["arg_modes"] or ["i"] * len(r["arg_types"]), r["arg_types"]
         inputs = [(n, t) for n, m, t in zip(names or [""] * len(types), modes, types, strict=True) if m in ("i", "b", "v")]
         columns = [(n, t) for n, m, t in zip(names or [""] * len(types), modes, types, strict=True) if m in ("t", "o", "b")]
+        if not columns:  # RETURNS SETOF a table's row type
+            columns = list(zip(r["row_names"], r["row_types"], strict=True))
         first_optional = len(inputs) - r["ndefaults"]
         args = [Arg(n, t, i >= first_optional) for i, (n, t) in enumerate(inputs)]
         out.append(Function(r["name"], r["comment"] or "", args, columns, r["return_type"], r["returns_set"]))

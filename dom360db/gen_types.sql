@@ -12,7 +12,12 @@ SELECT p.proname AS name,
        ARRAY(SELECT t.typname
                FROM unnest(COALESCE(p.proallargtypes, p.proargtypes::pg_catalog.oid[])) WITH ORDINALITY AS a (oid, n)
                JOIN pg_catalog.pg_type AS t ON t.oid = a.oid
-              ORDER BY a.n) AS arg_types
+              ORDER BY a.n) AS arg_types,
+       -- a function returning a table's row type (RETURNS SETOF dom360.users): that table's columns
+       ARRAY(SELECT a.attname::pg_catalog.text FROM pg_catalog.pg_attribute AS a
+              WHERE a.attrelid = rt.typrelid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum) AS row_names,
+       ARRAY(SELECT t.typname FROM pg_catalog.pg_attribute AS a JOIN pg_catalog.pg_type AS t ON t.oid = a.atttypid
+              WHERE a.attrelid = rt.typrelid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum) AS row_types
   FROM pg_catalog.pg_proc AS p
   JOIN pg_catalog.pg_type AS rt ON rt.oid = p.prorettype
  WHERE p.pronamespace = 'dom360'::pg_catalog.regnamespace

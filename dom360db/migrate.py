@@ -305,7 +305,8 @@ def migrate(dsn: str, files: Sequence[SqlFile], *, lock_timeout_s: float = 300.0
                 ms = apply_file(conn, f, lock_timeout_ms=ddl_lock_timeout_ms, attempts=attempts, progress=progress)
                 done.append((f, ms))
                 progress(f"applied {f.path} ({ms:.0f} ms)")
-            if conn.execute(query("secure_database")).fetchone()[0] is False:  # type: ignore[index]
+            if (conn.execute(query("has_secure_database")).fetchone()[0]  # type: ignore[index]
+                    and conn.execute(query("secure_database")).fetchone()[0] is False):  # type: ignore[index]
                 progress("warning: TEMPORARY on this database could not be revoked from the app role (migrate "
                          "as the database owner or a superuser); dom360db doctor reports it")
             if months_ahead is not None:

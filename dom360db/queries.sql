@@ -99,7 +99,10 @@ BEGIN
 END
 $refresh$;
 
+-- has_secure_database --
+-- Whether the files that define it are applied (a run of the first files only has not: the call would not parse).
+SELECT to_regprocedure('dom360.secure_database()') IS NOT NULL;
+
 -- secure_database --
 -- Database privileges are not copied by CREATE DATABASE … TEMPLATE or pg_restore: re-applied on every run.
-SELECT CASE WHEN to_regprocedure('dom360.secure_database()') IS NULL THEN NULL
-            ELSE dom360.secure_database() END;
+SELECT dom360.secure_database();

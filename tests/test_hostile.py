@@ -399,8 +399,9 @@ def test_app_cannot_lock_shared_tables_against_other_tenants(db: Database, victi
 #: Functions without a pinned search_path, each argued in docs/security.md: current_tenant_id() must stay
 #: inlinable (a SET clause stops inlining into policies); the others start or carry every chat turn, where a SET
 #: clause costs a configuration push and pop per call. All of them qualify every name (doctor: unqualified_names).
-SEARCH_PATH_NOT_PINNED = {"current_tenant_id", "set_tenant", "append_message", "get_or_create_conversation",
-                          "recent_messages", "tenant_recent_messages"}
+#: require_tenant() is inlined into the app-facing functions like current_tenant_id() (schema/0090).
+SEARCH_PATH_NOT_PINNED = {"current_tenant_id", "require_tenant", "set_tenant", "append_message",
+                          "get_or_create_conversation", "recent_messages", "tenant_recent_messages"}
 
 
 def test_lint_function_search_path_mutable(db: Database) -> None:

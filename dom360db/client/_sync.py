@@ -120,6 +120,28 @@ class TenantTx:
     def inboxes(self) -> list[Inbox]:
         return self._rows(Inbox, "inboxes")
 
+    # -- deleting one row (the app has no DELETE privilege: docs/security.md) --------------------------------
+
+    def delete_conversation(self, conversation_id: uuid.UUID) -> bool:
+        """Deletes the tenant's conversation (refused while it has messages); False when the tenant has none with that id."""
+        deleted: bool = self._value("delete_conversation", {"id": conversation_id})
+        return deleted
+
+    def delete_user(self, user_id: uuid.UUID) -> bool:
+        """Deletes the tenant's user; False when the tenant has none with that id."""
+        deleted: bool = self._value("delete_user", {"id": user_id})
+        return deleted
+
+    def delete_inbox(self, inbox_id: uuid.UUID) -> bool:
+        """Deletes the tenant's inbox; False when the tenant has none with that id."""
+        deleted: bool = self._value("delete_inbox", {"id": inbox_id})
+        return deleted
+
+    def delete_agent(self, agent_id: uuid.UUID) -> bool:
+        """Deletes the tenant's agent; False when the tenant has none with that id."""
+        deleted: bool = self._value("delete_agent", {"id": agent_id})
+        return deleted
+
     # -- configuration and secrets ---------------------------------------------------------------------------
 
     def get_tenant_config(self) -> TenantConfig:

@@ -17,6 +17,7 @@ CREATE OR REPLACE FUNCTION dom360.chat_turn(
                    metadata pg_catalog.jsonb, request_id pg_catalog.text, created_at pg_catalog.timestamptz)
     LANGUAGE plpgsql
     VOLATILE
+    SET search_path = pg_catalog, pg_temp
 AS $$
 /* One chat turn in one statement, for drivers without pipelining (node-postgres): sets the tenant (when the
    transaction has none), gets or creates the open conversation of (inbox, external_id), appends the message
@@ -24,7 +25,8 @@ AS $$
    request (for a retried request id, the first call's), then the conversation's other newest messages.
    Sent alone in autocommit it is its own transaction, so the tenant setting ends with it.
    p_tenant_id NULL means the transaction's tenant (none: 42501); a tenant other than the transaction's is
-   refused (42501), so it can never switch tenants inside a transaction. Runs as the caller. */
+   refused (42501), so it can never switch tenants inside a transaction. Runs as the caller, with a pinned
+   search_path (one configuration push per turn, against a whole turn's work). */
 #variable_conflict use_column
 DECLARE
     v_tenant       pg_catalog.uuid := dom360.current_tenant_id();

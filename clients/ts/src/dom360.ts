@@ -74,6 +74,67 @@ export interface Dom360Functions<M extends BigintMode = 'string'> {
     };
     Returns: string | null;
   };
+  /** Deletes the agent p_id of the current tenant and returns it (no row when the tenant has none of that id). The app's only way to delete one (no DELETE privilege: it would let it LOCK the table against every tenant).  */
+  delete_agent: {
+    Args: {
+      p_id: string;
+    };
+    Returns: {
+      tenant_id: string | null;
+      id: string | null;
+      agent_type: string | null;
+      name: string | null;
+      settings: Json | null;
+      created_at: Date | null;
+    }[];
+  };
+  /** Deletes the conversation p_id of the current tenant and returns it (no row when the tenant has none of that id). The app's only way to delete one (no DELETE privilege: it would let it LOCK the table against every tenant). A conversation with messages is refused (foreign_key_violation, trigger conversations_keep_messages_delete): close it instead. */
+  delete_conversation: {
+    Args: {
+      p_id: string;
+    };
+    Returns: {
+      tenant_id: string | null;
+      id: string | null;
+      inbox_id: string | null;
+      external_id: string | null;
+      status: string | null;
+      agent_type: string | null;
+      message_count: number | null;
+      created_at: Date | null;
+      updated_at: Date | null;
+      last_message_at: Date | null;
+      closed_at: Date | null;
+      first_message_at: Date | null;
+    }[];
+  };
+  /** Deletes the inbox p_id of the current tenant and returns it (no row when the tenant has none of that id). The app's only way to delete one (no DELETE privilege: it would let it LOCK the table against every tenant). An inbox with conversations is refused (foreign_key_violation). */
+  delete_inbox: {
+    Args: {
+      p_id: string;
+    };
+    Returns: {
+      tenant_id: string | null;
+      id: string | null;
+      name: string | null;
+      channel: string | null;
+      created_at: Date | null;
+    }[];
+  };
+  /** Deletes the user p_id of the current tenant and returns it (no row when the tenant has none of that id). The app's only way to delete one (no DELETE privilege: it would let it LOCK the table against every tenant).  */
+  delete_user: {
+    Args: {
+      p_id: string;
+    };
+    Returns: {
+      tenant_id: string | null;
+      id: string | null;
+      email: string | null;
+      name: string | null;
+      role: string | null;
+      created_at: Date | null;
+    }[];
+  };
   /** Encrypts a secret (AES-256, iterated salted SHA-256 key derivation, integrity-protected OpenPGP message) and returns it as one line of base64; NULL for NULL. Key: p_key, else the transaction setting app.encryption_key (at least 32 characters); none: an error. Pass the key as a bind parameter, never as a literal. */
   encrypt_sensitive_field: {
     Args: {
@@ -274,6 +335,10 @@ export const FUNCTIONS = {
   chat_turn: {"args": [["p_tenant_id", "uuid"], ["p_inbox_id", "uuid"], ["p_external_id", "text"], ["p_role", "text"], ["p_content", "text"], ["p_input_tokens", "int4"], ["p_output_tokens", "int4"], ["p_tool_calls", "jsonb"], ["p_metadata", "jsonb"], ["p_request_id", "text"], ["p_agent_type", "text"], ["p_history_limit", "int4"]], "returns": "rows"},
   current_tenant_id: {"args": [], "returns": "value"},
   decrypt_sensitive_field: {"args": [["p_ciphertext", "text"], ["p_key", "text"]], "returns": "value"},
+  delete_agent: {"args": [["p_id", "uuid"]], "returns": "rows"},
+  delete_conversation: {"args": [["p_id", "uuid"]], "returns": "rows"},
+  delete_inbox: {"args": [["p_id", "uuid"]], "returns": "rows"},
+  delete_user: {"args": [["p_id", "uuid"]], "returns": "rows"},
   encrypt_sensitive_field: {"args": [["p_plaintext", "text"], ["p_key", "text"]], "returns": "value"},
   get_or_create_conversation: {"args": [["p_inbox_id", "uuid"], ["p_external_id", "text"], ["p_agent_type", "text"]], "returns": "value"},
   get_tenant_config: {"args": [], "returns": "rows"},
