@@ -58,8 +58,12 @@ BEGIN
             CONTINUE;
         END IF;
         FOR v_leaf IN
-            SELECT p.relid FROM pg_partition_tree(format('dom360.%I', v_table)::regclass) AS p
-             WHERE p.isleaf ORDER BY p.relid::text
+            SELECT l.rel FROM (
+                SELECT p.relid AS rel FROM pg_partition_tree(format('dom360.%I', v_table)::regclass) AS p WHERE p.isleaf
+                UNION ALL  -- pg_partition_tree() returns nothing for a table that is not partitioned
+                SELECT c.oid::regclass FROM pg_class AS c
+                 WHERE c.oid = format('dom360.%I', v_table)::regclass AND c.relkind = 'r') AS l
+             ORDER BY l.rel::text
         LOOP
             EXECUTE format('DELETE FROM %1$s AS d WHERE d.ctid = ANY (ARRAY(SELECT s.ctid FROM %1$s AS s WHERE s.tenant_id = $1 LIMIT $2))',
                            v_leaf)
