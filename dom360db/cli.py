@@ -478,15 +478,20 @@ def tenant_group() -> None:
 @click.argument("slug")
 @click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False),
               help="New or empty directory: one <table>.jsonl per table and manifest.json.")
+@click.option("--key-env", metavar="VAR", help="Decrypt the secrets into the files with the key in this environment "
+                                               "variable (default: they stay ciphertext).")
 def tenant_export_cmd(dsn: str | None, home: Path | None, config_path: Path | None, defines: tuple[str, ...],
-                      slug: str, out_dir: Path) -> None:
+                      slug: str, out_dir: Path, key_env: str | None) -> None:
     """Every row of tenant SLUG, streamed to JSON Lines files with a manifest (secrets stay ciphertext)."""
-    from dom360db import tenant_export
+    from dom360db import secrets, tenant_export
 
+    key = secrets.key_from_env(key_env, "export") if key_env else None
     target = Context(dsn, home, config_path, defines).dsn
     with connect(target, application_name="dom360db tenant export") as conn, \
             click.progressbar(length=0, label="exporting rows", file=sys.stderr) as bar:
-        done = tenant_export.export(conn, slug, out_dir, source=describe(target),
+        if key is not None:
+            secrets.prepare_session(conn, key)
+        done = tenant_export.export(conn, slug, out_dir, source=describe(target), key=key,
                                     start=lambda n: setattr(bar, "length", n), advance=bar.update)
     click.echo(f"{done.summary} to {out_dir}")
 
@@ -494,15 +499,20 @@ def tenant_export_cmd(dsn: str | None, home: Path | None, config_path: Path | No
 @tenant_group.command("import")
 @db_options
 @click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--key-env", metavar="VAR", help="For an export whose secrets were decrypted: the target's key, in "
+                                               "this environment variable, encrypts them.")
 def tenant_import_cmd(dsn: str | None, home: Path | None, config_path: Path | None, defines: tuple[str, ...],
-                      directory: Path) -> None:
+                      directory: Path, key_env: str | None) -> None:
     """Load an export into the database of --dsn (same or newer schema), keeping ids; all or nothing."""
-    from dom360db import tenant_import
+    from dom360db import secrets, tenant_import
 
+    key = secrets.key_from_env(key_env, "import") if key_env else None
     target = Context(dsn, home, config_path, defines).dsn
     with connect(target, application_name="dom360db tenant import") as conn, \
             click.progressbar(length=0, label="verifying and loading rows", file=sys.stderr) as bar:
-        done = tenant_import.import_tenant(conn, directory, start=lambda n: setattr(bar, "length", n),
+        if key is not None:
+            secrets.prepare_session(conn, key)
+        done = tenant_import.import_tenant(conn, directory, key=key, start=lambda n: setattr(bar, "length", n),
                                            advance=bar.update)
     click.echo(done.summary)
 

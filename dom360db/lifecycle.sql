@@ -33,8 +33,15 @@ SELECT coalesce(array_agg(m.month ORDER BY m.month), '{}')
 -- copy_out --
 -- One JSON object per line: CSV mode whose quote and delimiter are control characters, which JSON text
 -- always escapes, so each line is the JSON text unchanged (the text format would double its backslashes).
-COPY (SELECT pg_catalog.row_to_json(d)::text FROM dom360.{table} AS d WHERE d.{tenant_column} = {tenant_id} ORDER BY {key})
+-- {columns} is d.* unless secrets are decrypted (dom360.decrypt_sensitive_field, with app.encryption_key set).
+COPY (SELECT pg_catalog.row_to_json(x)::text
+        FROM (SELECT {columns} FROM dom360.{table} AS d WHERE d.{tenant_column} = {tenant_id}) AS x
+       ORDER BY {key})
   TO STDOUT WITH (FORMAT csv, QUOTE E'\x01', DELIMITER E'\x02');
+
+-- set_key --
+-- The encryption key of this transaction: a bind parameter, never in a statement's text.
+SELECT pg_catalog.set_config('app.encryption_key', %(key)s, true);
 
 -- audit --
 -- A lifecycle operation (EXPORT, IMPORT), as the audit trigger records its actor: the SET ROLE role, else the login.
@@ -60,8 +67,9 @@ SELECT r.* FROM pg_temp.lifecycle_docs AS d CROSS JOIN LATERAL pg_catalog.jsonb_
 TRUNCATE pg_temp.lifecycle_docs;
 
 -- insert_staged --
+-- {values}: s.<column>, or dom360.encrypt_sensitive_field(s.<column>) for a secret exported decrypted.
 INSERT INTO dom360.{table} ({columns}) OVERRIDING SYSTEM VALUE
-SELECT {columns} FROM pg_temp.{stage} ORDER BY {key};
+SELECT {values} FROM pg_temp.{stage} AS s ORDER BY {key};
 
 -- conversation_waves --
 -- At most one conversation per (tenant, inbox, customer) may be open, and messages are only appended to an

@@ -3,7 +3,9 @@
 The format (docs/lifecycle.md): `<table>.jsonl` holds one JSON object per row (`row_to_json`: the columns in
 table order, timestamps in UTC), ordered by the table's primary key, so the same data always gives the same
 bytes; `manifest.json` lists each file with its row count and sha256, the tenant, and the schema versions
-(the applied versioned files) it came from. Secrets are exported as they are stored: ciphertext.
+(the applied versioned files) it came from. Secrets (columns `*_enc`) are exported as stored, ciphertext,
+unless a key is given: then they are decrypted into the file (under the same column names; the manifest says
+"plaintext"), for a target database that uses another key (`tenant import --key-env` encrypts them there).
 
 How: the tables are read from the catalog (`dom360.tenant_tables()`), in one REPEATABLE READ READ ONLY
 transaction (a consistent snapshot) with the tenant set (row-level security is forced on the owner role,
@@ -123,13 +125,35 @@ class Export:
                 f"{len(self.manifest['tables'])} file(s)")
 
 
-def export(conn: psycopg.Connection, slug: str, out: Path, *, source: str,
+SECRETS_CIPHERTEXT = ("ciphertext: the account_vars columns *_enc are exported encrypted, as stored; the target "
+                      "database needs the same encryption key (or rotate-key there after the import)")
+SECRETS_PLAINTEXT = ("plaintext: the account_vars columns *_enc were decrypted with the key given to the export; "
+                     "keep this directory as secret as the key; tenant import --key-env encrypts them again")
+
+
+def is_secret(column: str) -> bool:
+    """The naming contract of secrets (schema/0020): a column named <secret>_enc."""
+    return column.endswith("_enc")
+
+
+def export(conn: psycopg.Connection, slug: str, out: Path, *, source: str, key: str | None = None,
            start: Callable[[int], None] = lambda n: None, advance: Advance = lambda n: None) -> Export:
     """Write the tenant `slug` to the directory `out` (missing or empty). `conn` is in autocommit mode.
 
-    `start` receives the total row count, `advance` the rows written as they are written.
+    With `key`, secrets are decrypted into the files. `start` receives the total row count, `advance` the rows
+    written as they are written.
     """
     prepare_dir(out)
+    try:
+        return _export(conn, slug, out, source=source, key=key, start=start, advance=advance)
+    except BaseException:
+        for written in out.iterdir():  # the directory was empty: leave no partial export behind
+            written.unlink()
+        raise
+
+
+def _export(conn: psycopg.Connection, slug: str, out: Path, *, source: str, key: str | None,
+            start: Callable[[int], None], advance: Advance) -> Export:
     tenant = find_tenant(conn, slug)
     versions = schema_versions(conn)
     tables = tenant_tables(conn)
@@ -140,6 +164,8 @@ def export(conn: psycopg.Connection, slug: str, out: Path, *, source: str,
         with conn.transaction():
             conn.execute(q("portable_session"))
             set_tenant(conn, tenant.id)
+            if key is not None:
+                conn.execute(q("set_key"), {"key": key})
             counts = {t.name: conn.execute(q("count_rows", table=sql.Identifier(t.name),
                                              tenant_column=sql.Identifier(t.tenant_column)),
                                            {"tenant_id": tenant.id}).fetchone()[0]  # type: ignore[index]
@@ -147,7 +173,7 @@ def export(conn: psycopg.Connection, slug: str, out: Path, *, source: str,
             start(sum(counts.values()))
             months = [m.isoformat() for m in conn.execute(q("message_months"), {"tenant_id": tenant.id}).fetchone()[0]]  # type: ignore[index]
             for t in tables:
-                entries.append(_copy_table(conn, t, tenant.id, out, counts[t.name], advance))
+                entries.append(_copy_table(conn, t, tenant.id, out, counts[t.name], advance, decrypt=key is not None))
     finally:
         conn.isolation_level = None
         conn.read_only = None
@@ -159,8 +185,7 @@ def export(conn: psycopg.Connection, slug: str, out: Path, *, source: str,
         "source": source,
         "exported_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "tenant": {"id": str(tenant.id), "slug": tenant.slug, "name": tenant.name, "status": tenant.status},
-        "secrets": "ciphertext: account_vars columns *_enc are exported encrypted, as stored; the target "
-                   "database needs the same encryption key (or rotate-key after the import)",
+        "secrets": SECRETS_CIPHERTEXT if key is None else SECRETS_PLAINTEXT,
         "not_exported": {name: "derived (rebuilt by dom360db refresh)" for name in DERIVED},
         "message_months": months,
         "tables": entries,
@@ -174,10 +199,15 @@ def export(conn: psycopg.Connection, slug: str, out: Path, *, source: str,
 
 
 def _copy_table(conn: psycopg.Connection, t: TenantTable, tenant_id: uuid.UUID, out: Path, expected: int,
-                advance: Advance) -> dict[str, Any]:
+                advance: Advance, *, decrypt: bool) -> dict[str, Any]:
     """Stream one table to `<table>.jsonl`; its manifest entry."""
     digest, rows = hashlib.sha256(), 0
-    stmt = q("copy_out", table=sql.Identifier(t.name), tenant_column=sql.Identifier(t.tenant_column),
+    columns: sql.Composable = sql.SQL("d.*")
+    if decrypt and any(map(is_secret, t.columns)):
+        columns = sql.SQL(", ").join(
+            sql.SQL("dom360.decrypt_sensitive_field(d.{0}) AS {0}" if is_secret(c) else "d.{0}").format(sql.Identifier(c))
+            for c in t.columns)
+    stmt = q("copy_out", columns=columns, table=sql.Identifier(t.name), tenant_column=sql.Identifier(t.tenant_column),
              tenant_id=sql.Literal(str(tenant_id)), key=sql.SQL(", ").join(map(sql.Identifier, t.key_columns)))
     path = out / t.file
     with path.open("wb") as f, conn.cursor().copy(stmt) as copy:

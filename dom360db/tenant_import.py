@@ -15,8 +15,9 @@ temporary table and inserted from there in load order (`dom360.tenant_tables()`)
   (`dom360.discard_import_audit_rows`), the exported log is inserted as it was (`OVERRIDING SYSTEM VALUE`:
   same ids, times and actors), and one IMPORT row is appended;
 - the sequences (message ids, audit ids) are moved past the imported values, never back.
-After the commit, the monthly partitions of the imported messages' months are created (each its own short
-transaction), so that no message stays in the default partition.
+Before it, the monthly partitions of the exported messages' months are created where missing (each in its own
+short transaction, while they are empty: no row to move, no lock held for long), so that the messages land in
+their month and not in the default partition; a refused import leaves them, empty.
 """
 
 from __future__ import annotations
@@ -35,7 +36,17 @@ from psycopg import sql
 
 from dom360db.connect import error_line
 from dom360db.errors import Dom360Error
-from dom360db.tenant_export import FORMAT, MANIFEST, audit, q, schema_versions, set_tenant, tenant_tables
+from dom360db.tenant_export import (
+    FORMAT,
+    MANIFEST,
+    SECRETS_PLAINTEXT,
+    audit,
+    is_secret,
+    q,
+    schema_versions,
+    set_tenant,
+    tenant_tables,
+)
 
 CHUNK = 1 << 20
 Advance = Callable[[int], None]
@@ -112,27 +123,38 @@ def check_target(conn: psycopg.Connection, manifest: dict[str, Any]) -> None:
                               "(its history would mix with the imported one)")
 
 
-def import_tenant(conn: psycopg.Connection, src: Path, *, start: Callable[[int], None] = lambda n: None,
-                  advance: Advance = lambda n: None) -> Import:
-    """Load the export in `src` into the database of `conn` (autocommit mode)."""
+def import_tenant(conn: psycopg.Connection, src: Path, *, key: str | None = None,
+                  start: Callable[[int], None] = lambda n: None, advance: Advance = lambda n: None) -> Import:
+    """Load the export in `src` into the database of `conn` (autocommit mode).
+
+    An export whose secrets were decrypted needs `key`, which encrypts them in the target.
+    """
     manifest = read_manifest(src)
+    plaintext = manifest.get("secrets") == SECRETS_PLAINTEXT
+    if plaintext and key is None:
+        raise Dom360Error(f"{src}: its secrets were exported decrypted: give the target's key (--key-env) to encrypt them")
     total = sum(e["rows"] for e in manifest["tables"])
     start(2 * total)  # verified, then loaded
     verify_files(src, manifest, advance)
     check_target(conn, manifest)
     tenant = manifest["tenant"]
     out = Import(uuid.UUID(tenant["id"]), tenant["slug"], total)
+    for month in manifest.get("message_months", []):  # empty partitions first: rows land in their month
+        if conn.execute(q("create_month_partition"), {"month": date.fromisoformat(month)}).fetchone()[0]:  # type: ignore[index]
+            out.partitions_created.append(month[:7])
     tables = {t.name: t for t in tenant_tables(conn)}
     entries = sorted(manifest["tables"], key=lambda e: (tables[e["table"]].load_order, e["table"]))
     try:
         with conn.transaction():
             conn.execute(q("portable_session"))
             set_tenant(conn, out.tenant_id)
+            if plaintext:
+                conn.execute(q("set_key"), {"key": key})
             conn.execute(q("stage_docs"))
             for e in entries:
                 _stage(conn, src / e["file"], e["table"], advance)
             for e in entries:
-                _load(conn, tables[e["table"]], e["columns"], out.tenant_id)
+                _load(conn, tables[e["table"]], e["columns"], out.tenant_id, encrypt=plaintext)
             for table, column, sequence in conn.execute(q("sequences")).fetchall():
                 if table in tables and any(e["table"] == table for e in entries):
                     conn.execute(q("advance_sequence", column=sql.Identifier(column),
@@ -141,9 +163,6 @@ def import_tenant(conn: psycopg.Connection, src: Path, *, start: Callable[[int],
                                                   "exported_at": manifest["exported_at"]})
     except psycopg.Error as exc:
         raise Dom360Error(f"import refused, nothing was imported: {error_line(exc)}") from exc
-    for month in manifest.get("message_months", []):
-        if conn.execute(q("create_month_partition"), {"month": date.fromisoformat(month)}).fetchone()[0]:  # type: ignore[index]
-            out.partitions_created.append(month[:7])
     return out
 
 
@@ -161,7 +180,7 @@ def _idents(names: list[str]) -> sql.Composed:
     return sql.SQL(", ").join(map(sql.Identifier, names))
 
 
-def _load(conn: psycopg.Connection, t: Any, exported: list[str], tenant_id: uuid.UUID) -> None:
+def _load(conn: psycopg.Connection, t: Any, exported: list[str], tenant_id: uuid.UUID, *, encrypt: bool) -> None:
     columns = [c for c in exported if c not in t.generated_columns]
     if t.name == "messages":
         return  # with the conversations
@@ -172,7 +191,10 @@ def _load(conn: psycopg.Connection, t: Any, exported: list[str], tenant_id: uuid
         conn.execute(q("drop_counters"), {"tenant_id": tenant_id})  # written by the trigger; exported ones win
     if t.name == "audit_log":
         conn.execute(q("discard_import_audit_rows"), {"tenant_id": tenant_id})
-    conn.execute(q("insert_staged", table=sql.Identifier(t.name), columns=_idents(columns),
+    values = sql.SQL(", ").join(
+        sql.SQL("dom360.encrypt_sensitive_field(s.{})" if encrypt and is_secret(c) else "s.{}").format(sql.Identifier(c))
+        for c in columns)
+    conn.execute(q("insert_staged", table=sql.Identifier(t.name), columns=_idents(columns), values=values,
                    stage=sql.Identifier(f"stage_{t.name}"), key=_idents(t.key_columns)))
 
 

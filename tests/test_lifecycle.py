@@ -218,6 +218,34 @@ def test_round_trip_gives_the_same_files(db: Database, other_db: Database, tmp_p
     assert newest > max(a["id"] for a in audit_lines(again))
 
 
+def test_move_to_a_database_with_another_key(db: Database, other_db: Database, tmp_path: Path) -> None:
+    acme = populate(db, "acme")
+    target_key = "another-region-key-9876543210zyxwvutsrqpon"
+    res = subprocess.run([sys.executable, "-m", "dom360db", "tenant", "export", "acme", "--out", str(tmp_path / "x"),
+                          "--key-env", "SOURCE_KEY", "--dsn", db.admin_dsn], capture_output=True, text=True,
+                         env={**os.environ, "SOURCE_KEY": KEY})
+    assert res.returncode == 0, res.stderr
+    assert KEY not in res.stdout + res.stderr
+    manifest = json.loads((tmp_path / "x" / "manifest.json").read_text())
+    assert manifest["secrets"].startswith("plaintext")
+    assert b'"agents_api_token_enc":"token-of-acme"' in (tmp_path / "x" / "account_vars.jsonl").read_bytes()
+    refused = failure(cli_process(other_db.admin_dsn, "tenant", "import", str(tmp_path / "x")))  # without a key
+    assert refused.endswith("its secrets were exported decrypted: give the target's key (--key-env) to encrypt them")
+    res = subprocess.run([sys.executable, "-m", "dom360db", "tenant", "import", str(tmp_path / "x"), "--key-env", "TARGET_KEY",
+                          "--dsn", other_db.admin_dsn], capture_output=True, text=True,
+                         env={**os.environ, "TARGET_KEY": target_key})
+    assert res.returncode == 0, res.stderr
+    with other_db.app() as c, c.transaction():
+        c.execute("SELECT dom360.set_tenant(%s)", [acme])
+        c.execute("SELECT set_config('app.encryption_key', %s, true)", [target_key])
+        assert c.execute("SELECT agents_api_token FROM dom360.get_tenant_config()").fetchone()[0] == "token-of-acme"
+    # a wrong key: one line, and no partial export left behind
+    res = subprocess.run([sys.executable, "-m", "dom360db", "tenant", "export", "acme", "--out", str(tmp_path / "y"),
+                          "--key-env", "WRONG", "--dsn", db.admin_dsn], capture_output=True, text=True,
+                         env={**os.environ, "WRONG": target_key})
+    assert "wrong encryption key" in failure(res) and list((tmp_path / "y").iterdir()) == []
+
+
 def test_export_as_an_administrator_equals_the_superusers(db: Database, admin_login: str, tmp_path: Path) -> None:
     populate(db, "acme")
     as_admin = export(admin_login, "acme", tmp_path / "admin")
