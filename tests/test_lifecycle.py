@@ -19,7 +19,10 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from psycopg import conninfo, errors, sql
+from psycopg.types.json import Jsonb
 
 from dom360db import cli
 
@@ -419,9 +422,11 @@ def test_forget_customer_never_reaches_another_tenant(db: Database, tmp_path: Pa
         c.execute("SELECT dom360.set_tenant(%s)", [acme.id])
         assert c.execute("SELECT * FROM dom360.forget_customer('cust-1')").fetchone() == (1, 0)
     assert_same_but_audit(before, export(db.admin_dsn, "beta", tmp_path / "b2"), "EXPORT")
-    with db.app() as c, pytest.raises(errors.InsufficientPrivilege), c.transaction():
-        c.execute("SELECT dom360.set_tenant(%s)", [acme.id])
-        c.execute("SELECT dom360.erase_tenant_batch(%s)", [beta.id])  # the owner's functions are not the app's
+    for call in ("erase_tenant_batch(%s)", "erase_tenant_finish(%s)", "discard_import_audit_rows(%s)",
+                 "lookup_tenants('beta', %s)", "tenant_tables() WHERE %s IS NOT NULL"):
+        with db.app() as c, pytest.raises(errors.InsufficientPrivilege), c.transaction():  # the owner's, not the app's
+            c.execute("SELECT dom360.set_tenant(%s)", [acme.id])
+            c.execute(f"SELECT * FROM dom360.{call}", [beta.id])
 
 
 def test_forget_customer_command(db: Database, admin_login: str, tmp_path: Path) -> None:
@@ -435,3 +440,38 @@ def test_forget_customer_command(db: Database, admin_login: str, tmp_path: Path)
     assert_same_but_audit(before, export(db.admin_dsn, "beta", tmp_path / "b2"), "EXPORT")
     res = cli_process(db.admin_dsn, "tenant", "forget-customer", "nobody", "x")
     assert failure(res) == "dom360db: error: unknown tenant slug 'nobody'"
+
+
+# --- the format holds any content ---------------------------------------------------------------------------------
+
+TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=80)
+JSON = st.recursive(st.none() | st.booleans() | st.integers(-(2**63), 2**63) | TEXT
+                    | st.floats(allow_nan=False, allow_infinity=False),
+                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3), max_leaves=8)
+
+
+def test_any_content_survives_the_round_trip(db: Database, other_db: Database, tmp_path: Path) -> None:
+    """For any message text, customer id and JSON metadata: export → import → export gives the same files."""
+    count = iter(range(10**6))
+
+    @settings(max_examples=12, deadline=None, derandomize=True, database=None,
+              suppress_health_check=[HealthCheck.too_slow])
+    @given(customer=TEXT.filter(lambda s: 1 <= len(s.encode()) <= 256 and len(s) >= 1),
+           messages=st.lists(st.tuples(TEXT, JSON, st.sampled_from(["user", "assistant", "system", "tool"])),
+                             min_size=1, max_size=4))
+    def round_trip(customer: str, messages: list[tuple[str, object, str]]) -> None:
+        slug = f"prop-{next(count)}"
+        t = seed(db, slug)
+        with db.app() as c, c.transaction():
+            c.execute("SELECT dom360.set_tenant(%s)", [t.id])
+            conv = c.execute("SELECT dom360.get_or_create_conversation(%s, %s)", [t.inbox, customer]).fetchone()[0]
+            for content, metadata, role in messages:
+                c.execute("SELECT * FROM dom360.append_message(%s, %s, %s, 1, 2, NULL, %s)",
+                          [conv, role, content, Jsonb(metadata)])
+        first = export(db.admin_dsn, slug, tmp_path / f"{slug}-1")
+        run_cli(other_db.admin_dsn, "tenant", "import", str(tmp_path / f"{slug}-1"))
+        assert_same_but_audit(first, export(other_db.admin_dsn, slug, tmp_path / f"{slug}-2"), "IMPORT")
+        stored = [json.loads(line) for line in first["messages.jsonl"].splitlines()]
+        assert [(m["content"], m["role"]) for m in stored] == [(c, r) for c, _, r in messages]
+
+    round_trip()
