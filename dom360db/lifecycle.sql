@@ -76,30 +76,35 @@ SELECT {values} FROM pg_temp.{stage} AS s ORDER BY {key};
 -- open one: conversations are loaded in waves, the n-th conversation of each customer and inbox in wave n,
 -- each opened, given its messages, then set to its exported state (closed, counters, times). The one that is
 -- open in the export comes last in its group.
+-- A wave is loaded in steps of about %(step)s messages (whole conversations), one progress tick each.
 CREATE TEMP TABLE lifecycle_waves ON COMMIT DROP AS
-SELECT s.id, pg_catalog.row_number() OVER (PARTITION BY s.inbox_id, s.external_id
-                                           ORDER BY s.status = 'open', s.created_at, s.id)::integer AS wave
-  FROM pg_temp.stage_conversations AS s;
+SELECT w.id, w.wave, w.messages,
+       ((pg_catalog.sum(w.messages) OVER (PARTITION BY w.wave ORDER BY w.id) - 1) / %(step)s)::integer AS step
+  FROM (SELECT s.id, GREATEST(s.message_count, 1) AS messages,
+               pg_catalog.row_number() OVER (PARTITION BY s.inbox_id, s.external_id
+                                             ORDER BY s.status = 'open', s.created_at, s.id)::integer AS wave
+          FROM pg_temp.stage_conversations AS s) AS w;
 
--- wave_count --
-SELECT coalesce(max(wave), 0) FROM pg_temp.lifecycle_waves;
+-- wave_steps --
+SELECT w.wave, w.step, pg_catalog.sum(w.messages)::bigint FROM pg_temp.lifecycle_waves AS w
+ GROUP BY w.wave, w.step ORDER BY w.wave, w.step;
 
 -- open_wave --
 INSERT INTO dom360.conversations ({columns})
 SELECT {values} FROM pg_temp.stage_conversations AS s JOIN pg_temp.lifecycle_waves AS w USING (id)
- WHERE w.wave = %(wave)s ORDER BY s.id;
+ WHERE w.wave = %(wave)s AND w.step = %(step)s ORDER BY s.id;
 
 -- wave_messages --
 -- Through the messages trigger, in the conversation's order: it numbers them again (checked afterwards
 -- against the export), fills inbox_id and counts them (counters replaced by the exported ones afterwards).
 INSERT INTO dom360.messages ({columns})
 SELECT {values} FROM pg_temp.stage_messages AS s JOIN pg_temp.lifecycle_waves AS w ON w.id = s.conversation_id
- WHERE w.wave = %(wave)s ORDER BY s.conversation_id, s.message_index;
+ WHERE w.wave = %(wave)s AND w.step = %(step)s ORDER BY s.conversation_id, s.message_index;
 
 -- close_wave --
 UPDATE dom360.conversations AS c SET ({columns}) = ({values})
   FROM pg_temp.stage_conversations AS s JOIN pg_temp.lifecycle_waves AS w USING (id)
- WHERE w.wave = %(wave)s AND c.tenant_id = s.tenant_id AND c.id = s.id;
+ WHERE w.wave = %(wave)s AND w.step = %(step)s AND c.tenant_id = s.tenant_id AND c.id = s.id;
 
 -- renumbered --
 SELECT count(*) FROM pg_temp.stage_messages AS s

@@ -49,6 +49,8 @@ from dom360db.tenant_export import (
 )
 
 CHUNK = 1 << 20
+#: Messages per step of the conversation waves (whole conversations): one progress tick each.
+WAVE_STEP = 20_000
 Advance = Callable[[int], None]
 
 
@@ -134,7 +136,8 @@ def import_tenant(conn: psycopg.Connection, src: Path, *, key: str | None = None
     if plaintext and key is None:
         raise Dom360Error(f"{src}: its secrets were exported decrypted: give the target's key (--key-env) to encrypt them")
     total = sum(e["rows"] for e in manifest["tables"])
-    start(2 * total)  # verified, then loaded
+    messages = sum(e["rows"] for e in manifest["tables"] if e["table"] in ("messages", "conversations"))
+    start(2 * total + messages)  # verified, staged, then conversations and messages loaded
     verify_files(src, manifest, advance)
     check_target(conn, manifest)
     tenant = manifest["tenant"]
@@ -154,7 +157,7 @@ def import_tenant(conn: psycopg.Connection, src: Path, *, key: str | None = None
             for e in entries:
                 _stage(conn, src / e["file"], e["table"], advance)
             for e in entries:
-                _load(conn, tables[e["table"]], e["columns"], out.tenant_id, encrypt=plaintext)
+                _load(conn, tables[e["table"]], e["columns"], out.tenant_id, encrypt=plaintext, advance=advance)
             for table, column, sequence in conn.execute(q("sequences")).fetchall():
                 if table in tables and any(e["table"] == table for e in entries):
                     conn.execute(q("advance_sequence", column=sql.Identifier(column),
@@ -180,12 +183,13 @@ def _idents(names: list[str]) -> sql.Composed:
     return sql.SQL(", ").join(map(sql.Identifier, names))
 
 
-def _load(conn: psycopg.Connection, t: Any, exported: list[str], tenant_id: uuid.UUID, *, encrypt: bool) -> None:
+def _load(conn: psycopg.Connection, t: Any, exported: list[str], tenant_id: uuid.UUID, *, encrypt: bool,
+          advance: Advance) -> None:
     columns = [c for c in exported if c not in t.generated_columns]
     if t.name == "messages":
         return  # with the conversations
     if t.name == "conversations":
-        _load_conversations(conn, columns, tables_columns(conn, "messages"))
+        _load_conversations(conn, columns, tables_columns(conn, "messages"), advance)
         return
     if t.name == "consumption_inbox_daily_stripes":
         conn.execute(q("drop_counters"), {"tenant_id": tenant_id})  # written by the trigger; exported ones win
@@ -205,9 +209,10 @@ def tables_columns(conn: psycopg.Connection, table: str) -> list[str]:
     return [c for c in staged if c not in t.generated_columns]
 
 
-def _load_conversations(conn: psycopg.Connection, columns: list[str], message_columns: list[str]) -> None:
-    conn.execute(q("conversation_waves"))
-    waves = conn.execute(q("wave_count")).fetchone()[0]  # type: ignore[index]
+def _load_conversations(conn: psycopg.Connection, columns: list[str], message_columns: list[str],
+                        advance: Advance) -> None:
+    conn.execute(q("conversation_waves"), {"step": WAVE_STEP})
+    steps = conn.execute(q("wave_steps")).fetchall()
     opened = [c for c in columns if c != "message_count"]
     open_values = sql.SQL(", ").join(
         sql.SQL("'open'") if c == "status" else sql.SQL("NULL") if c == "closed_at" else sql.SQL("s.{}").format(sql.Identifier(c))
@@ -215,10 +220,12 @@ def _load_conversations(conn: psycopg.Connection, columns: list[str], message_co
     final = [c for c in columns if c not in ("tenant_id", "id", "inbox_id")]
     final_values = sql.SQL(", ").join(sql.SQL("s.{}").format(sql.Identifier(c)) for c in final)
     message_values = sql.SQL(", ").join(sql.SQL("s.{}").format(sql.Identifier(c)) for c in message_columns)
-    for wave in range(1, waves + 1):
-        conn.execute(q("open_wave", columns=_idents(opened), values=open_values), {"wave": wave})
-        conn.execute(q("wave_messages", columns=_idents(message_columns), values=message_values), {"wave": wave})
-        conn.execute(q("close_wave", columns=_idents(final), values=final_values), {"wave": wave})
+    for wave, step, weight in steps:
+        where = {"wave": wave, "step": step}
+        conn.execute(q("open_wave", columns=_idents(opened), values=open_values), where)
+        conn.execute(q("wave_messages", columns=_idents(message_columns), values=message_values), where)
+        conn.execute(q("close_wave", columns=_idents(final), values=final_values), where)
+        advance(weight)
     differ = conn.execute(q("renumbered")).fetchone()[0]  # type: ignore[index]
     if differ:
         raise Dom360Error(f"{differ} message(s) were not stored with their exported id, number and inbox: refused")

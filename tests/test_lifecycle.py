@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from psycopg import conninfo, errors, sql
 from psycopg.types.json import Jsonb
 
-from dom360db import cli
+from dom360db import cli, tenant_import
 
 from support import LOGIN_PASSWORD, Database, Server, migrate_database, seed, with_db
 
@@ -169,7 +169,8 @@ def other_db(server: Server, template: str) -> Iterator[Database]:
 
 # --- export, import -----------------------------------------------------------------------------------------------
 
-def test_round_trip_gives_the_same_files(db: Database, other_db: Database, tmp_path: Path) -> None:
+def test_round_trip_gives_the_same_files(db: Database, other_db: Database, tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
     acme = populate(db, "acme")
     populate(db, "beta")
     seed(db, "gamma")
@@ -192,6 +193,7 @@ def test_round_trip_gives_the_same_files(db: Database, other_db: Database, tmp_p
     assert line["content"] == f"cust-2 #0 {AWKWARD}" and line["metadata"] == {"ip": "10.0.0.1"}
     assert "beta" not in first["tenants.jsonl"].decode() and str(acme).encode() in first["tenants.jsonl"]
 
+    monkeypatch.setattr(tenant_import, "WAVE_STEP", 7)  # several steps per wave (whole conversations each)
     out = run_cli(other_db.admin_dsn, "tenant", "import", str(tmp_path / "one"))
     assert out.startswith("imported tenant acme")
     again = export(other_db.admin_dsn, "acme", tmp_path / "two")
