@@ -65,7 +65,30 @@ def read_manifest(src: Path) -> dict[str, Any]:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise Dom360Error(f"{path}: format {manifest.get('format') if isinstance(manifest, dict) else None!r}, "
                           f"expected {FORMAT!r}")
+    try:
+        problem = _manifest_problem(manifest)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        problem = f"{type(exc).__name__}: {exc}"
+    if problem:
+        raise Dom360Error(f"{path}: not a valid manifest ({problem})")
     return manifest
+
+
+def _manifest_problem(manifest: dict[str, Any]) -> str | None:
+    """What is wrong with the manifest's structure (raises on a missing key or a wrong type)."""
+    uuid.UUID(manifest["tenant"]["id"])
+    if not isinstance(manifest["tenant"]["slug"], str) or not all(isinstance(v, int) for v in manifest["schema_versions"]):
+        return "tenant slug or schema versions"
+    names = set()
+    for e in manifest["tables"]:
+        if e["file"] != f"{e['table']}.jsonl" or "/" in e["file"] or e["file"].startswith("."):
+            return f"file {e['file']!r} of table {e['table']!r}: a bare <table>.jsonl of this directory is expected"
+        if not isinstance(e["rows"], int) or not isinstance(e["sha256"], str) or not isinstance(e["columns"], list):
+            return f"rows, sha256 or columns of table {e['table']!r}"
+        names.add(e["table"])
+    if ("messages" in names) != ("conversations" in names):
+        return "messages and conversations are exported together or not at all"
+    return None
 
 
 def verify_files(src: Path, manifest: dict[str, Any], advance: Advance = lambda n: None) -> None:

@@ -290,6 +290,11 @@ def test_import_refusals(db: Database, other_db: Database, tmp_path: Path) -> No
     assert "does not match the manifest" in failure(res)
     res = cli_process(other_db.admin_dsn, "tenant", "import", str(tmp_path))
     assert failure(res) == f"dom360db: error: {tmp_path}: no manifest.json (not a dom360db tenant export)"
+    manifest = json.loads((tmp_path / "x" / "manifest.json").read_text())  # a file outside the export is never read
+    manifest["tables"][0]["file"] = "../../etc/passwd"
+    (tmp_path / "x" / "manifest.json").write_text(json.dumps(manifest))
+    res = cli_process(other_db.admin_dsn, "tenant", "import", str(tmp_path / "x"))
+    assert "not a valid manifest (file '../../etc/passwd' of table" in failure(res)
 
 
 def test_export_refusals(db: Database, tmp_path: Path) -> None:
