@@ -169,7 +169,7 @@ def other_db(server: Server, template: str) -> Iterator[Database]:
 
 # --- export, import -----------------------------------------------------------------------------------------------
 
-def test_round_trip_gives_the_same_files(db: Database, other_db: Database, tmp_path: Path,
+def test_round_trip_gives_the_same_files(db: Database, admin_login: str, other_db: Database, tmp_path: Path,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     acme = populate(db, "acme")
     populate(db, "beta")
@@ -194,7 +194,12 @@ def test_round_trip_gives_the_same_files(db: Database, other_db: Database, tmp_p
     assert "beta" not in first["tenants.jsonl"].decode() and str(acme).encode() in first["tenants.jsonl"]
 
     monkeypatch.setattr(tenant_import, "WAVE_STEP", 7)  # several steps per wave (whole conversations each)
-    out = run_cli(other_db.admin_dsn, "tenant", "import", str(tmp_path / "one"))
+    login = conninfo.conninfo_to_dict(admin_login)["user"]  # imported by an administrator, not a superuser
+    with other_db.admin() as c:
+        c.execute(sql.SQL("GRANT USAGE ON SCHEMA dom360db_meta TO {0}; GRANT SELECT ON dom360db_meta.applied_files TO {0}"
+                          ).format(sql.Identifier(login)))
+    out = run_cli(with_db(other_db.server.admin_dsn, other_db.name, user=login, password=LOGIN_PASSWORD),
+                  "tenant", "import", str(tmp_path / "one"))
     assert out.startswith("imported tenant acme")
     again = export(other_db.admin_dsn, "acme", tmp_path / "two")
     assert_same_but_audit(first, again, "IMPORT")
