@@ -63,6 +63,13 @@ COPY pg_temp.lifecycle_docs (doc) FROM STDIN WITH (FORMAT csv, QUOTE E'\x01', DE
 CREATE TEMP TABLE {stage} ON COMMIT DROP AS
 SELECT r.* FROM pg_temp.lifecycle_docs AS d CROSS JOIN LATERAL pg_catalog.jsonb_populate_record(NULL::dom360.{table}, d.doc) AS r;
 
+-- analyze_stage --
+-- Temporary tables get no statistics by themselves: without them each step below may scan all staged messages.
+ANALYZE pg_temp.{stage};
+
+-- index_stage_messages --
+CREATE INDEX ON pg_temp.stage_messages (conversation_id, message_index);
+
 -- clear_docs --
 TRUNCATE pg_temp.lifecycle_docs;
 
@@ -84,6 +91,12 @@ SELECT w.id, w.wave, w.messages,
                pg_catalog.row_number() OVER (PARTITION BY s.inbox_id, s.external_id
                                              ORDER BY s.status = 'open', s.created_at, s.id)::integer AS wave
           FROM pg_temp.stage_conversations AS s) AS w;
+
+-- index_waves --
+CREATE INDEX ON pg_temp.lifecycle_waves (wave, step);
+
+-- analyze_waves --
+ANALYZE pg_temp.lifecycle_waves;
 
 -- wave_steps --
 SELECT w.wave, w.step, pg_catalog.sum(w.messages)::bigint FROM pg_temp.lifecycle_waves AS w

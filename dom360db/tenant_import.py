@@ -199,6 +199,9 @@ def _stage(conn: psycopg.Connection, path: Path, table: str, advance: Advance) -
             copy.write(chunk)
             advance(chunk.count(b"\n"))
     conn.execute(q("stage_table", stage=sql.Identifier(f"stage_{table}"), table=sql.Identifier(table)))
+    if table == "messages":
+        conn.execute(q("index_stage_messages"))
+    conn.execute(q("analyze_stage", stage=sql.Identifier(f"stage_{table}")))
     conn.execute(q("clear_docs"))
 
 
@@ -212,7 +215,7 @@ def _load(conn: psycopg.Connection, t: Any, exported: list[str], tenant_id: uuid
     if t.name == "messages":
         return  # with the conversations
     if t.name == "conversations":
-        _load_conversations(conn, columns, tables_columns(conn, "messages"), advance)
+        _load_conversations(conn, columns, tables_columns(conn, "messages"), tenant_id, advance)
         return
     if t.name == "consumption_inbox_daily_stripes":
         conn.execute(q("drop_counters"), {"tenant_id": tenant_id})  # written by the trigger; exported ones win
@@ -233,8 +236,10 @@ def tables_columns(conn: psycopg.Connection, table: str) -> list[str]:
 
 
 def _load_conversations(conn: psycopg.Connection, columns: list[str], message_columns: list[str],
-                        advance: Advance) -> None:
+                        tenant_id: uuid.UUID, advance: Advance) -> None:
     conn.execute(q("conversation_waves"), {"step": WAVE_STEP})
+    conn.execute(q("index_waves"))
+    conn.execute(q("analyze_waves"))
     steps = conn.execute(q("wave_steps")).fetchall()
     opened = [c for c in columns if c != "message_count"]
     open_values = sql.SQL(", ").join(
@@ -248,6 +253,10 @@ def _load_conversations(conn: psycopg.Connection, columns: list[str], message_co
         conn.execute(q("open_wave", columns=_idents(opened), values=open_values), where)
         conn.execute(q("wave_messages", columns=_idents(message_columns), values=message_values), where)
         conn.execute(q("close_wave", columns=_idents(final), values=final_values), where)
+        # The counters the trigger just wrote are replaced by the exported ones at the end: dropping them after
+        # each step keeps each counter row's chain of versions (one per message of its day, none prunable
+        # inside this transaction) short; on a busy day it would otherwise be walked by every next message.
+        conn.execute(q("drop_counters"), {"tenant_id": tenant_id})
         advance(weight)
     differ = conn.execute(q("renumbered")).fetchone()[0]  # type: ignore[index]
     if differ:
