@@ -354,7 +354,7 @@ def test_delete_killed_midway_is_finished_by_the_same_command(db: Database, tmp_
         c.execute("SELECT dom360.set_tenant(%s)", [acme])
         conv = c.execute("SELECT id FROM dom360.conversations WHERE status = 'open' LIMIT 1").fetchone()[0]
         c.execute("INSERT INTO dom360.messages (conversation_id, role, content, created_at) "
-                  "SELECT %s, 'user', 'm' || g, now() - g * interval '3 hours' FROM generate_series(1, 3000) AS g", [conv])
+                  "SELECT %s, 'user', 'm' || g, now() - g * interval '2 hours' FROM generate_series(1, 6000) AS g", [conv])
     total = tenant_rows(db, acme)["messages"]
     proc = subprocess.Popen([sys.executable, "-m", "dom360db", "tenant", "delete", "acme", "--confirm", "acme",
                              "--batch-size", "5", "--dsn", db.admin_dsn], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
