@@ -511,6 +511,90 @@ def report_cmd(dsn: str | None, home: Path | None, config_path: Path | None, def
         click.echo(f"\nwrote {html_path}")
 
 
+@cli.group("tenant")
+def tenant_group() -> None:
+    """A tenant's lifecycle: export, import (move), delete, forget one customer (docs/lifecycle.md)."""
+
+
+@tenant_group.command("export")
+@db_options
+@click.argument("slug")
+@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False),
+              help="New or empty directory: one <table>.jsonl per table and manifest.json.")
+@click.option("--key-env", metavar="VAR", help="Decrypt the secrets into the files with the key in this environment "
+                                               "variable (default: they stay ciphertext).")
+def tenant_export_cmd(dsn: str | None, home: Path | None, config_path: Path | None, defines: tuple[str, ...],
+                      slug: str, out_dir: Path, key_env: str | None) -> None:
+    """Every row of tenant SLUG, streamed to JSON Lines files with a manifest (secrets stay ciphertext)."""
+    from dom360db import secrets, tenant_export
+
+    key = secrets.key_from_env(key_env, "export") if key_env else None
+    target = Context(dsn, home, config_path, defines).dsn
+    with connect(target, application_name="dom360db tenant export") as conn, \
+            click.progressbar(length=0, label="exporting rows", file=sys.stderr) as bar:
+        if key is not None:
+            secrets.prepare_session(conn, key)
+        done = tenant_export.export(conn, slug, out_dir, source=describe(target), key=key,
+                                    start=lambda n: setattr(bar, "length", n), advance=bar.update)
+    click.echo(f"{done.summary} to {out_dir}")
+
+
+@tenant_group.command("import")
+@db_options
+@click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--key-env", metavar="VAR", help="For an export whose secrets were decrypted: the target's key, in "
+                                               "this environment variable, encrypts them.")
+def tenant_import_cmd(dsn: str | None, home: Path | None, config_path: Path | None, defines: tuple[str, ...],
+                      directory: Path, key_env: str | None) -> None:
+    """Load an export into the database of --dsn (same or newer schema), keeping ids; all or nothing."""
+    from dom360db import secrets, tenant_import
+
+    key = secrets.key_from_env(key_env, "import") if key_env else None
+    target = Context(dsn, home, config_path, defines).dsn
+    with connect(target, application_name="dom360db tenant import") as conn, \
+            click.progressbar(length=0, label="verifying and loading rows", file=sys.stderr) as bar:
+        if key is not None:
+            secrets.prepare_session(conn, key)
+        done = tenant_import.import_tenant(conn, directory, key=key, start=lambda n: setattr(bar, "length", n),
+                                           advance=bar.update)
+    click.echo(done.summary)
+
+
+@tenant_group.command("delete")
+@db_options
+@click.argument("slug")
+@click.option("--confirm", required=True, metavar="SLUG", help="The slug again: what is erased cannot be undone.")
+@click.option("--batch-size", default=5000, show_default=True, type=click.IntRange(1, 1_000_000),
+              help="Rows per transaction (one partition at a time).")
+def tenant_delete_cmd(dsn: str | None, home: Path | None, config_path: Path | None, defines: tuple[str, ...],
+                      slug: str, confirm: str, batch_size: int) -> None:
+    """Erase tenant SLUG in short batches (resumable: run it again after an interruption); the audit log stays."""
+    from dom360db import tenant_erase
+
+    target = Context(dsn, home, config_path, defines).dsn
+    with connect(target, application_name="dom360db tenant delete") as conn, \
+            click.progressbar(length=0, label="erasing rows", file=sys.stderr) as bar:
+        done = tenant_erase.delete_tenant(conn, slug, confirm, batch_size=batch_size,
+                                          start=lambda n: setattr(bar, "length", n), advance=bar.update)
+    click.echo(done.summary)
+
+
+@tenant_group.command("forget-customer")
+@db_options
+@click.argument("slug")
+@click.argument("external_id")
+def tenant_forget_cmd(dsn: str | None, home: Path | None, config_path: Path | None, defines: tuple[str, ...],
+                      slug: str, external_id: str) -> None:
+    """Erase one customer (EXTERNAL_ID of its conversations) of tenant SLUG; usage counters are kept."""
+    from dom360db import tenant_erase
+
+    target = Context(dsn, home, config_path, defines).dsn
+    with connect(target, application_name="dom360db tenant forget-customer") as conn:
+        tenant, conversations, messages = tenant_erase.forget_customer(conn, slug, external_id)
+    click.echo(f"forgot a customer of tenant {tenant.slug}: {conversations} conversation(s), {messages} message(s) "
+               "erased; usage counters kept")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: one line and a non-zero exit for every expected failure."""
     try:
