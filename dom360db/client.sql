@@ -94,6 +94,9 @@ SELECT count(*) > 0 FROM dom360.delete_inbox(%(id)s);
 -- delete_agent --
 SELECT count(*) > 0 FROM dom360.delete_agent(%(id)s);
 
+-- forget_customer --
+SELECT conversations, messages FROM dom360.forget_customer(%(external_id)s);
+
 -- turn_append --
 SELECT c.id AS conversation_id, m.message_id, m.message_index, m.created_at
   FROM dom360.get_or_create_conversation(%(inbox_id)s, %(external_id)s, %(agent_type)s) AS c (id)

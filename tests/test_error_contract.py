@@ -71,7 +71,9 @@ def test_every_app_function_fails_closed_with_one_message(db: Database, blank: b
 #: maintenance). Its other functions are the app's tenant functions and fail closed as for the app.
 ANALYTICS_EXEMPT = {"tenant_ids": "owned by the analytics role: every tenant id, for the owner's maintenance",
                     "consumption_summary_rows": "the summary view's source (schema/0070): every tenant's rows, which the "
-                                                "analytics role reads by design (its analytics_read policies)"}
+                                                "analytics role reads by design (its analytics_read policies)",
+                    "lookup_tenants": "owned by the analytics role like tenant_ids: a tenant by slug or id, for the "
+                                      "owner's lifecycle commands (docs/lifecycle.md)"}
 
 
 def test_analytics_role_fails_closed_too(db: Database) -> None:

@@ -31,6 +31,7 @@ from dom360db.client.rows import (
     ChatTurn,
     CostDaily,
     FunnelStage,
+    Forgotten,
     Inbox,
     Message,
     MonthlyConsumption,
@@ -47,7 +48,7 @@ from dom360db.client.rows import (
 
 __all__ = [
     "AgentType", "AsyncDom360", "AsyncTenantTx", "Channel", "ChatTurn", "Conflict", "CostDaily", "Dom360",
-    "Dom360ClientError", "FunnelStage", "Inbox", "InvalidInput", "Message", "MonthlyConsumption", "NotFound",
+    "Dom360ClientError", "Forgotten", "FunnelStage", "Inbox", "InvalidInput", "Message", "MonthlyConsumption", "NotFound",
     "PermissionDenied", "ResponseTimes", "Retryable", "Role", "SecretName", "Stage", "StoredMessage", "TenantConfig",
     "TenantMessage", "TenantNotSet", "TenantTx", "Unavailable", "Usage", "UsageDaily", "WrongKey",
 ]

@@ -26,6 +26,7 @@ from dom360db.client.rows import (
     Channel,
     ChatTurn,
     CostDaily,
+    Forgotten,
     FunnelStage,
     Inbox,
     Message,
@@ -148,6 +149,11 @@ class AsyncTenantTx:
         """Deletes the tenant's agent; False when the tenant has none with that id."""
         deleted: bool = await self._value("delete_agent", {"id": agent_id})
         return deleted
+
+    async def forget_customer(self, external_id: str) -> Forgotten:
+        """Erases one customer (external_id) of the tenant: conversations, messages, request ids, stages; the usage
+        counters keep their counts (billing figures). LGPD/GDPR erasure: docs/lifecycle.md."""
+        return await self._one(Forgotten, "forget_customer", {"external_id": external_id})
 
     # -- configuration and secrets ---------------------------------------------------------------------------
 

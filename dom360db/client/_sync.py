@@ -21,6 +21,7 @@ from dom360db.client.rows import (
     Channel,
     ChatTurn,
     CostDaily,
+    Forgotten,
     FunnelStage,
     Inbox,
     Message,
@@ -141,6 +142,11 @@ class TenantTx:
         """Deletes the tenant's agent; False when the tenant has none with that id."""
         deleted: bool = self._value("delete_agent", {"id": agent_id})
         return deleted
+
+    def forget_customer(self, external_id: str) -> Forgotten:
+        """Erases one customer (external_id) of the tenant: conversations, messages, request ids, stages; the usage
+        counters keep their counts (billing figures). LGPD/GDPR erasure: docs/lifecycle.md."""
+        return self._one(Forgotten, "forget_customer", {"external_id": external_id})
 
     # -- configuration and secrets ---------------------------------------------------------------------------
 

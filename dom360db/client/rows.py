@@ -167,6 +167,14 @@ class Inbox:
 
 
 @dataclass(frozen=True)
+class Forgotten:
+    """dom360.forget_customer(): what was erased of one customer."""
+
+    conversations: int
+    messages: int
+
+
+@dataclass(frozen=True)
 class ChatTurn:
     """One chat turn: the conversation, the message of the request (for a retried request id, the first call's),
     and the conversation's newest messages, newest first."""
@@ -210,4 +218,5 @@ ROWS: dict[str, type] = {
     "tenant_response_times": ResponseTimes,
     "tenant_lead_funnel": FunnelStage,
     "chat_turn": ChatTurnRow,
+    "forget_customer": Forgotten,
 }

@@ -25,8 +25,7 @@ DECLARE
     v_count    integer := 0;
 BEGIN
     IF v_tenant IS NULL THEN
-        RAISE EXCEPTION 'dom360.forget_customer: no tenant set: call dom360.set_tenant() first in this transaction'
-            USING ERRCODE = 'insufficient_privilege';
+        PERFORM dom360.raise_no_tenant();  -- the one "no tenant set" error of every app-facing function
     END IF;
     IF p_external_id IS NULL OR p_external_id = '' THEN
         RAISE EXCEPTION 'dom360.forget_customer: the customer''s external id must not be empty'

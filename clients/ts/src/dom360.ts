@@ -143,6 +143,16 @@ export interface Dom360Functions<M extends BigintMode = 'string'> {
     };
     Returns: string | null;
   };
+  /** App, owner: erases one customer (external_id) of the current tenant: its conversations in every inbox, their messages in every partition, request ids and stages; keeps the consumption counters (billing figures). Returns (conversations, messages) and appends a FORGET audit row with those counts only (never the identifier). Raises when no tenant is set. */
+  forget_customer: {
+    Args: {
+      p_external_id: string;
+    };
+    Returns: {
+      conversations: number;
+      messages: Int8<M>;
+    }[];
+  };
   /** The open conversation of (current tenant, inbox, external customer id), created when none; concurrent callers get the same id. Raises for an inbox that is not the tenant's. */
   get_or_create_conversation: {
     Args: {
@@ -340,6 +350,7 @@ export const FUNCTIONS = {
   delete_inbox: {"args": [["p_id", "uuid"]], "returns": "rows"},
   delete_user: {"args": [["p_id", "uuid"]], "returns": "rows"},
   encrypt_sensitive_field: {"args": [["p_plaintext", "text"], ["p_key", "text"]], "returns": "value"},
+  forget_customer: {"args": [["p_external_id", "text"]], "returns": "rows"},
   get_or_create_conversation: {"args": [["p_inbox_id", "uuid"], ["p_external_id", "text"], ["p_agent_type", "text"]], "returns": "value"},
   get_tenant_config: {"args": [], "returns": "rows"},
   recent_messages: {"args": [["p_conversation_id", "uuid"], ["p_limit", "int4"]], "returns": "rows"},
