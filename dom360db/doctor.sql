@@ -274,3 +274,38 @@ SELECT m.rolname, 'is a member of both the app role and the backup role (it coul
  WHERE NOT m.rolsuper AND m.rolname NOT IN (%(backup_role)s::text, %(app_role)s::text)
    AND to_regrole(%(backup_role)s::text) IS NOT NULL
    AND pg_has_role(m.oid, %(app_role)s::text, 'MEMBER') AND pg_has_role(m.oid, %(backup_role)s::text, 'MEMBER');
+
+-- app_login_timeouts --
+-- A transaction an app login leaves open (a crashed worker, a stuck request) keeps its locks and its snapshot until
+-- it ends: idle_in_transaction_session_timeout ends it, statement_timeout bounds one statement (docs/security.md,
+-- "Stalls"). What the catalog shows is checked: the login's setting in this database, then in every database, then
+-- this database's, then the server's (unknown when this session changed it: no finding). A hostile login can SET
+-- them back for its own session; this check is for the forgotten transaction, not for the attacker.
+WITH logins AS (
+    SELECT m.oid, m.rolname
+      FROM pg_catalog.pg_roles m
+     WHERE m.rolcanlogin AND NOT m.rolsuper AND pg_catalog.pg_has_role(m.oid, %(app_role)s::text, 'MEMBER')
+), wanted (name) AS (
+    VALUES ('idle_in_transaction_session_timeout'), ('statement_timeout')
+), effective AS (
+    SELECT l.rolname, w.name,
+           COALESCE(
+               (SELECT split_part(s, '=', 2) FROM pg_catalog.pg_db_role_setting d, unnest(d.setconfig) AS s
+                 WHERE d.setrole = l.oid AND d.setdatabase = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())
+                   AND s LIKE w.name || '=%%' LIMIT 1),
+               (SELECT split_part(s, '=', 2) FROM pg_catalog.pg_db_role_setting d, unnest(d.setconfig) AS s
+                 WHERE d.setrole = l.oid AND d.setdatabase = 0 AND s LIKE w.name || '=%%' LIMIT 1),
+               (SELECT split_part(s, '=', 2) FROM pg_catalog.pg_db_role_setting d, unnest(d.setconfig) AS s
+                 WHERE d.setrole = 0 AND d.setdatabase = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())
+                   AND s LIKE w.name || '=%%' LIMIT 1),
+               (SELECT p.reset_val FROM pg_catalog.pg_settings p
+                 WHERE p.name = w.name AND p.source IN ('default', 'configuration file', 'command line', 'environment variable'))
+           ) AS value
+      FROM logins l CROSS JOIN wanted w
+)
+SELECT e.rolname AS object,
+       format('%%s is 0 (no limit) for this app login: one transaction left open holds its locks against every tenant', e.name) AS problem,
+       format('ALTER ROLE %%I SET %%s = ''60s'' (or IN DATABASE …; see docs/security.md, Stalls)', e.rolname, e.name) AS fix
+  FROM effective e
+ WHERE e.value ~ '^\s*0+(\.0*)?\s*[a-z]*\s*$'
+ ORDER BY 1, 2;

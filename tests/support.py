@@ -84,6 +84,9 @@ class Server:
                 stmt = sql.SQL("ALTER ROLE {} LOGIN PASSWORD {}" if exists else "CREATE ROLE {} LOGIN PASSWORD {}")
                 c.execute(stmt.format(sql.Identifier(login), sql.Literal(LOGIN_PASSWORD)))
                 c.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(group), sql.Identifier(login)))
+                # what docs/security.md recommends for app logins (doctor: app_login_timeouts)
+                for setting in ("idle_in_transaction_session_timeout", "statement_timeout"):
+                    c.execute(sql.SQL("ALTER ROLE {} SET {} = '5min'").format(sql.Identifier(login), sql.Identifier(setting)))
 
 
 @dataclass(frozen=True)

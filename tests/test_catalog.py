@@ -80,6 +80,12 @@ DEFECTS: dict[str, tuple[str, str, str | None]] = {
     "tenant_id without default": ("tenant_columns", "ALTER TABLE dom360.agents ALTER COLUMN tenant_id DROP DEFAULT", None),
     "undocumented table": ("undocumented", "COMMENT ON TABLE dom360.inboxes IS NULL", None),
     "undocumented function": ("undocumented", "COMMENT ON FUNCTION dom360.set_tenant(uuid) IS NULL", None),
+    "app login without timeouts": ("app_login_timeouts", "CREATE ROLE dom360_test_defect LOGIN IN ROLE dom360_app",
+                                   "DROP ROLE dom360_test_defect"),
+    "app login with timeouts switched off": ("app_login_timeouts",
+        "CREATE ROLE dom360_test_defect LOGIN IN ROLE dom360_app;"
+        "ALTER ROLE dom360_test_defect SET idle_in_transaction_session_timeout = '1min';"
+        "ALTER ROLE dom360_test_defect SET statement_timeout = 0", "DROP ROLE dom360_test_defect"),
     "pgcrypto missing": ("pgcrypto", "DROP EXTENSION pgcrypto CASCADE", None),
     "summary not populated": ("summary_populated",
         "REFRESH MATERIALIZED VIEW dom360.mv_tenant_consumption_summary WITH NO DATA", None),
