@@ -5,7 +5,7 @@
 -- (dom360_ext.pgp_sym_encrypt). Objects that use them keep working: constraints and indexes refer to functions
 -- and operator classes by OID. Both extensions are relocatable; an installation in another schema than public
 -- (chosen by a DBA) is left alone.
-CREATE SCHEMA IF NOT EXISTS dom360_ext;
+CREATE SCHEMA IF NOT EXISTS dom360_ext AUTHORIZATION {{ owner_role | ident }};  -- not the migrating login: a restore into another cluster must find its owner (dom360db roles)
 COMMENT ON SCHEMA dom360_ext IS 'The extensions dom360 uses (pgcrypto, btree_gist), out of public and of every search_path; callers qualify their names.';
 REVOKE ALL ON SCHEMA dom360_ext FROM PUBLIC;
 -- USAGE for the roles whose functions call pgcrypto (encrypt/decrypt_sensitive_field run as the caller); no CREATE.
