@@ -162,9 +162,11 @@ def export(conn: psycopg.Connection, slug: str, out: Path, *, source: str, key: 
     prepare_dir(out)
     try:
         return _export(conn, slug, out, source=source, key=key, start=start, advance=advance)
-    except BaseException:
+    except BaseException as exc:
         for written in out.iterdir():  # the directory was empty: leave no partial export behind
             written.unlink()
+        if isinstance(exc, OSError):  # a full disk, a file that cannot be written
+            raise Dom360Error(f"--out {out}: {exc.strerror or exc}: nothing exported") from exc
         raise
 
 

@@ -25,7 +25,8 @@ from hypothesis import strategies as st
 from psycopg import conninfo, errors, sql
 from psycopg.types.json import Jsonb
 
-from dom360db import cli, tenant_import
+from dom360db import cli, tenant_export, tenant_import
+from dom360db.errors import Dom360Error
 
 from support import LOGIN_PASSWORD, Database, Server, migrate_database, seed, with_db
 
@@ -279,6 +280,18 @@ def test_the_trail_of_moves_survives_two_hops(db: Database, other_db: Database, 
     assert_same_files(first, second)
     assert_same_files(first, export(third_db.admin_dsn, "acme", tmp_path / "c"))
     assert moves(tmp_path / "c") == ["EXPORT", "IMPORT", "EXPORT", "IMPORT", "EXPORT"]
+
+def test_no_export_record_without_its_manifest(db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The EXPORT record is committed with the manifest that carries it: a manifest not written, no record."""
+    acme = seed(db, "acme")
+    trail = audit_trail(db, acme.id)
+    monkeypatch.setattr(tenant_export, "MANIFEST", "no-such-directory/manifest.json")  # fails after the record
+    with psycopg.connect(db.admin_dsn, autocommit=True) as conn, pytest.raises(Dom360Error, match="nothing exported"):
+        tenant_export.export(conn, "acme", tmp_path / "x", source="test")
+    assert list((tmp_path / "x").iterdir()) == [] and audit_trail(db, acme.id) == trail
+    monkeypatch.undo()
+    export(db.admin_dsn, "acme", tmp_path / "y")
+    assert audit_trail(db, acme.id)[:-1] == trail and moves(tmp_path / "y") == ["EXPORT"]
 
 def test_move_to_a_database_with_another_key(db: Database, other_db: Database, tmp_path: Path) -> None:
     acme = populate(db, "acme")
