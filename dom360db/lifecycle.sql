@@ -23,7 +23,7 @@ SELECT coalesce(array_agg(DISTINCT version ORDER BY version), '{}')
   FROM dom360db_meta.applied_files WHERE kind = 'versioned';
 
 -- count_rows --
-SELECT count(*) FROM dom360.{table} AS d WHERE d.{tenant_column} = %(tenant_id)s;
+SELECT count(*) FROM dom360.{table} AS d WHERE d.{tenant_column} = %(tenant_id)s AND NOT {skip};
 
 -- message_months --
 SELECT coalesce(array_agg(m.month ORDER BY m.month), '{}')
@@ -34,8 +34,9 @@ SELECT coalesce(array_agg(m.month ORDER BY m.month), '{}')
 -- One JSON object per line: CSV mode whose quote and delimiter are control characters, which JSON text
 -- always escapes, so each line is the JSON text unchanged (the text format would double its backslashes).
 -- {columns} is d.* unless secrets are decrypted (dom360.decrypt_sensitive_field, with app.encryption_key set).
+-- The rows skipped: none (false), or for the audit log the records of moves (`move` below: in the manifest).
 COPY (SELECT pg_catalog.row_to_json(x)::text
-        FROM (SELECT {columns} FROM dom360.{table} AS d WHERE d.{tenant_column} = {tenant_id}) AS x
+        FROM (SELECT {columns} FROM dom360.{table} AS d WHERE d.{tenant_column} = {tenant_id} AND NOT {skip}) AS x
        ORDER BY {key})
   TO STDOUT WITH (FORMAT csv, QUOTE E'\x01', DELIMITER E'\x02');
 
@@ -45,10 +46,23 @@ SELECT pg_catalog.set_config('app.encryption_key', %(key)s, true);
 
 -- audit --
 -- A lifecycle operation (EXPORT, IMPORT), as the audit trigger records its actor: the SET ROLE role, else the login.
-INSERT INTO dom360.audit_log (tenant_id, actor, table_name, operation, row_key, changes)
+-- Returns the row as an export writes it (with portable_session set), for the manifest's lifecycle list.
+INSERT INTO dom360.audit_log AS l (tenant_id, actor, table_name, operation, row_key, changes)
 VALUES (%(tenant_id)s,
         CASE WHEN pg_catalog.current_setting('role') = 'none' THEN session_user::text ELSE pg_catalog.current_setting('role') END,
-        'tenants', %(operation)s, pg_catalog.jsonb_build_object('id', %(tenant_id)s::uuid), %(changes)s);
+        'tenants', %(operation)s, pg_catalog.jsonb_build_object('id', %(tenant_id)s::uuid), %(changes)s)
+RETURNING pg_catalog.row_to_json(l)::text;
+
+-- move --
+d.operation IN ('EXPORT', 'IMPORT')
+
+-- moves --
+-- The audit rows that record a move of the tenant (EXPORT, IMPORT: the predicate `move` just above) rather than
+-- a change of its rows, in id order, as an export writes a row: the manifest's lifecycle list, not in
+-- audit_log.jsonl, so that export → import → export gives the same data files.
+SELECT pg_catalog.row_to_json(d)::text FROM dom360.audit_log AS d
+ WHERE d.tenant_id = %(tenant_id)s AND {move}
+ ORDER BY d.id;
 
 -- audit_rows_exist --
 SELECT EXISTS (SELECT FROM dom360.audit_log AS l WHERE l.tenant_id = %(tenant_id)s);

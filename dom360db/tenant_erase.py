@@ -21,7 +21,7 @@ from psycopg import sql
 
 from dom360db.connect import error_line
 from dom360db.errors import Dom360Error
-from dom360db.tenant_export import Tenant, find_tenant, q, set_tenant, tenant_tables
+from dom360db.tenant_export import Tenant, find_tenant, q, set_tenant, skip, tenant_tables
 
 Advance = Callable[[int], None]
 
@@ -49,7 +49,8 @@ def delete_tenant(conn: psycopg.Connection, slug: str, confirm: str, *, batch_si
     out = Erasure(tenant)
     with conn.transaction():
         set_tenant(conn, tenant.id)
-        start(sum(conn.execute(q("count_rows", table=sql.Identifier(t.name), tenant_column=sql.Identifier(t.tenant_column)),
+        start(sum(conn.execute(q("count_rows", table=sql.Identifier(t.name), tenant_column=sql.Identifier(t.tenant_column),
+                                 skip=skip(t)),
                                {"tenant_id": tenant.id}).fetchone()[0]  # type: ignore[index]
                   for t in tenant_tables(conn) if t.name not in ("tenants", "account_vars", "audit_log")))
     try:

@@ -10,7 +10,11 @@ unless a key is given: then they are decrypted into the file (under the same col
 How: the tables are read from the catalog (`dom360.tenant_tables()`), in one REPEATABLE READ READ ONLY
 transaction (a consistent snapshot) with the tenant set (row-level security is forced on the owner role,
 so an administrator sees the tenant only then), each streamed with `COPY (SELECT …) TO STDOUT` block by block
-to its file: memory stays flat whatever the tenant's size. After the commit, one EXPORT row in the audit log.
+to its file: memory stays flat whatever the tenant's size.
+
+The audit rows that record the tenant's moves (EXPORT, IMPORT) are not in audit_log.jsonl but in the manifest's
+`lifecycle` list, with the EXPORT row this export writes last, in the transaction that writes the manifest: so
+export → import → export gives byte-identical data files, and the trail of moves travels with the tenant.
 """
 
 from __future__ import annotations
@@ -31,7 +35,11 @@ from dom360db import __version__
 from dom360db.errors import Dom360Error
 from dom360db.queries import named_queries
 
-FORMAT = "dom360db-tenant-export/1"
+FORMAT = "dom360db-tenant-export/2"
+#: The format before the manifest's `lifecycle` list (the moves were then lines of audit_log.jsonl): still read.
+FORMAT_1 = "dom360db-tenant-export/1"
+#: The audit log's file holds every audit row of the tenant but these, which the manifest's `lifecycle` list holds.
+MOVES = ("EXPORT", "IMPORT")
 MANIFEST = "manifest.json"
 #: Derived from other tables, hence not exported: rebuilt by `dom360db refresh` after an import.
 DERIVED = ["mv_tenant_consumption_summary"]
@@ -93,8 +101,16 @@ def schema_versions(conn: psycopg.Connection) -> list[int]:
         raise Dom360Error("cannot read the schema version (SELECT on dom360db_meta.applied_files is needed)") from exc
 
 
-def audit(conn: psycopg.Connection, tenant_id: uuid.UUID, operation: str, changes: dict[str, Any]) -> None:
-    conn.execute(q("audit"), {"tenant_id": tenant_id, "operation": operation, "changes": json.dumps(changes)})
+def audit(conn: psycopg.Connection, tenant_id: uuid.UUID, operation: str, changes: dict[str, Any]) -> dict[str, Any]:
+    """Append a lifecycle record to the audit log; the row, as an export writes it (with portable_session set)."""
+    row = conn.execute(q("audit"), {"tenant_id": tenant_id, "operation": operation,
+                                    "changes": json.dumps(changes)}).fetchone()
+    return json.loads(row[0])  # type: ignore[index]
+
+
+def skip(t: TenantTable) -> sql.Composable:
+    """The rows of `t` that its file leaves out: the audit log's records of moves (query `move`)."""
+    return q("move") if t.name == "audit_log" else sql.SQL("false")
 
 
 def prepare_dir(out: Path) -> None:
@@ -146,9 +162,11 @@ def export(conn: psycopg.Connection, slug: str, out: Path, *, source: str, key: 
     prepare_dir(out)
     try:
         return _export(conn, slug, out, source=source, key=key, start=start, advance=advance)
-    except BaseException:
+    except BaseException as exc:
         for written in out.iterdir():  # the directory was empty: leave no partial export behind
             written.unlink()
+        if isinstance(exc, OSError):  # a full disk, a file that cannot be written
+            raise Dom360Error(f"--out {out}: {exc.strerror or exc}: nothing exported") from exc
         raise
 
 
@@ -167,13 +185,14 @@ def _export(conn: psycopg.Connection, slug: str, out: Path, *, source: str, key:
             if key is not None:
                 conn.execute(q("set_key"), {"key": key})
             counts = {t.name: conn.execute(q("count_rows", table=sql.Identifier(t.name),
-                                             tenant_column=sql.Identifier(t.tenant_column)),
+                                             tenant_column=sql.Identifier(t.tenant_column), skip=skip(t)),
                                            {"tenant_id": tenant.id}).fetchone()[0]  # type: ignore[index]
                       for t in tables}
             start(sum(counts.values()))
             months = [m.isoformat() for m in conn.execute(q("message_months"), {"tenant_id": tenant.id}).fetchone()[0]]  # type: ignore[index]
             for t in tables:
                 entries.append(_copy_table(conn, t, tenant.id, out, counts[t.name], advance, decrypt=key is not None))
+            moves = [json.loads(r[0]) for r in conn.execute(q("moves", move=q("move")), {"tenant_id": tenant.id})]
     finally:
         conn.isolation_level = None
         conn.read_only = None
@@ -189,12 +208,14 @@ def _export(conn: psycopg.Connection, slug: str, out: Path, *, source: str, key:
         "not_exported": {name: "derived (rebuilt by dom360db refresh)" for name in DERIVED},
         "message_months": months,
         "tables": entries,
+        "lifecycle": moves,
     }
-    (out / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    with conn.transaction():
+    with conn.transaction():  # the EXPORT record and the manifest that carries it: both or neither
+        conn.execute(q("portable_session"))
         set_tenant(conn, tenant.id)
-        audit(conn, tenant.id, "EXPORT", {"rows": sum(e["rows"] for e in entries), "tables": len(entries),
-                                          "format": FORMAT})
+        moves.append(audit(conn, tenant.id, "EXPORT", {"rows": sum(e["rows"] for e in entries),
+                                                       "tables": len(entries), "format": FORMAT}))
+        (out / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return Export(tenant, manifest)
 
 
@@ -208,7 +229,7 @@ def _copy_table(conn: psycopg.Connection, t: TenantTable, tenant_id: uuid.UUID, 
             sql.SQL("dom360.decrypt_sensitive_field(d.{0}) AS {0}" if is_secret(c) else "d.{0}").format(sql.Identifier(c))
             for c in t.columns)
     stmt = q("copy_out", columns=columns, table=sql.Identifier(t.name), tenant_column=sql.Identifier(t.tenant_column),
-             tenant_id=sql.Literal(str(tenant_id)), key=sql.SQL(", ").join(map(sql.Identifier, t.key_columns)))
+             tenant_id=sql.Literal(str(tenant_id)), skip=skip(t), key=sql.SQL(", ").join(map(sql.Identifier, t.key_columns)))
     path = out / t.file
     with path.open("wb") as f, conn.cursor().copy(stmt) as copy:
         for block in copy:

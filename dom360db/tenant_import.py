@@ -13,7 +13,8 @@ temporary table and inserted from there in load order (`dom360.tenant_tables()`)
   may count messages that were since forgotten);
 - the audit rows that the inserts of configuration rows made the audit trigger write are discarded
   (`dom360.discard_import_audit_rows`), the exported log is inserted as it was (`OVERRIDING SYSTEM VALUE`:
-  same ids, times and actors), and one IMPORT row is appended;
+  same ids, times and actors), with the records of the tenant's earlier moves (EXPORT, IMPORT) from the
+  manifest's `lifecycle` list, and one IMPORT row is appended;
 - the sequences (message ids, audit ids) are moved past the imported values, never back.
 Before it, the monthly partitions of the exported messages' months are created where missing (each in its own
 short transaction, while they are empty: no row to move, no lock held for long), so that the messages land in
@@ -38,7 +39,9 @@ from dom360db.connect import error_line
 from dom360db.errors import Dom360Error
 from dom360db.tenant_export import (
     FORMAT,
+    FORMAT_1,
     MANIFEST,
+    MOVES,
     SECRETS_PLAINTEXT,
     audit,
     is_secret,
@@ -62,7 +65,7 @@ def read_manifest(src: Path) -> dict[str, Any]:
         raise Dom360Error(f"{src}: no {MANIFEST} (not a dom360db tenant export)") from exc
     except (OSError, ValueError) as exc:
         raise Dom360Error(f"{path}: unreadable: {exc}") from exc
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+    if not isinstance(manifest, dict) or manifest.get("format") not in (FORMAT, FORMAT_1):
         raise Dom360Error(f"{path}: format {manifest.get('format') if isinstance(manifest, dict) else None!r}, "
                           f"expected {FORMAT!r}")
     try:
@@ -88,7 +91,19 @@ def _manifest_problem(manifest: dict[str, Any]) -> str | None:
         names.add(e["table"])
     if ("messages" in names) != ("conversations" in names):
         return "messages and conversations are exported together or not at all"
+    moves = lifecycle(manifest)
+    if not isinstance(moves, list) or (moves and "audit_log" not in names):
+        return "lifecycle: a list, with the audit log exported"
+    for record in moves:
+        if (not isinstance(record, dict) or record.get("operation") not in MOVES or not isinstance(record.get("id"), int)
+                or record.get("tenant_id") != manifest["tenant"]["id"]):
+            return f"lifecycle record {record!r}: an EXPORT or IMPORT audit row of the tenant is expected"
     return None
+
+
+def lifecycle(manifest: dict[str, Any]) -> Any:
+    """The records of the tenant's moves (EXPORT, IMPORT audit rows); a format 1 export has them in its audit log."""
+    return manifest.get("lifecycle", []) if manifest["format"] == FORMAT_1 else manifest["lifecycle"]
 
 
 def verify_files(src: Path, manifest: dict[str, Any], advance: Advance = lambda n: None) -> None:
@@ -178,7 +193,8 @@ def import_tenant(conn: psycopg.Connection, src: Path, *, key: str | None = None
                 conn.execute(q("set_key"), {"key": key})
             conn.execute(q("stage_docs"))
             for e in entries:
-                _stage(conn, src / e["file"], e["table"], advance)
+                _stage(conn, src / e["file"], e["table"], advance,
+                       extra=lifecycle(manifest) if e["table"] == "audit_log" else [])
             for e in entries:
                 _load(conn, tables[e["table"]], e["columns"], out.tenant_id, encrypt=plaintext, advance=advance)
             for table, column, sequence in conn.execute(q("sequences")).fetchall():
@@ -192,12 +208,16 @@ def import_tenant(conn: psycopg.Connection, src: Path, *, key: str | None = None
     return out
 
 
-def _stage(conn: psycopg.Connection, path: Path, table: str, advance: Advance) -> None:
-    """COPY one file into pg_temp.stage_<table> (typed like the target table)."""
+def _stage(conn: psycopg.Connection, path: Path, table: str, advance: Advance, *,
+           extra: list[dict[str, Any]]) -> None:
+    """COPY one file, and `extra` rows (the manifest's lifecycle records), into pg_temp.stage_<table> (typed
+    like the target table)."""
     with conn.cursor().copy(q("copy_in")) as copy, path.open("rb") as f:
         while chunk := f.read(CHUNK):
             copy.write(chunk)
             advance(chunk.count(b"\n"))
+        for row in extra:  # JSON text escapes every control character: one line, no quote or delimiter byte
+            copy.write(json.dumps(row).encode() + b"\n")
     conn.execute(q("stage_table", stage=sql.Identifier(f"stage_{table}"), table=sql.Identifier(table)))
     if table == "messages":
         conn.execute(q("index_stage_messages"))

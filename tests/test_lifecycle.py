@@ -6,6 +6,7 @@ Every check compares exports: a tenant's export is a deterministic byte image of
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -24,7 +25,8 @@ from hypothesis import strategies as st
 from psycopg import conninfo, errors, sql
 from psycopg.types.json import Jsonb
 
-from dom360db import cli, tenant_import
+from dom360db import cli, tenant_export, tenant_import
+from dom360db.errors import Dom360Error
 
 from support import LOGIN_PASSWORD, Database, Server, migrate_database, seed, with_db
 
@@ -71,19 +73,20 @@ def export(dsn: str, slug: str, out: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(out.iterdir()) if p.suffix == ".jsonl"}
 
 
-def audit_lines(files: dict[str, bytes]) -> list[dict]:
-    return [json.loads(line) for line in files["audit_log.jsonl"].splitlines()]
+def manifest_of(out: Path) -> dict:
+    return json.loads((out / "manifest.json").read_text())
 
 
-def assert_same_but_audit(before: dict[str, bytes], after: dict[str, bytes], *operations: str) -> None:
-    """Every file identical; the audit log identical but for lines appended at its end with these operations."""
+def moves(out: Path) -> list[str]:
+    """The operations of the manifest's lifecycle records: the trail of the tenant's moves."""
+    return [r["operation"] for r in manifest_of(out)["lifecycle"]]
+
+
+def assert_same_files(before: dict[str, bytes], after: dict[str, bytes]) -> None:
+    """The same data files, every one byte for byte (the manifest, which records the export itself, aside)."""
     assert before.keys() == after.keys()
     for name in before:
-        if name != "audit_log.jsonl":
-            assert after[name] == before[name], name
-    assert after["audit_log.jsonl"].startswith(before["audit_log.jsonl"])
-    added = audit_lines(after)[len(audit_lines(before)):]
-    assert [a["operation"] for a in added] == list(operations)
+        assert after[name] == before[name], name
 
 
 def populate(db: Database, slug: str) -> uuid.UUID:
@@ -167,6 +170,17 @@ def other_db(server: Server, template: str) -> Iterator[Database]:
         server.drop_database(name)
 
 
+
+@pytest.fixture
+def third_db(server: Server, template: str) -> Iterator[Database]:
+    """A third migrated database: the second hop of a move."""
+    name = f"dom360_t_{uuid.uuid4().hex[:12]}"
+    server.create_database(name, template)
+    try:
+        yield Database(server, name)
+    finally:
+        server.drop_database(name)
+
 # --- export, import -----------------------------------------------------------------------------------------------
 
 def test_round_trip_gives_the_same_files(db: Database, admin_login: str, other_db: Database, tmp_path: Path,
@@ -202,8 +216,18 @@ def test_round_trip_gives_the_same_files(db: Database, admin_login: str, other_d
                   "tenant", "import", str(tmp_path / "one"))
     assert out.startswith("imported tenant acme")
     again = export(other_db.admin_dsn, "acme", tmp_path / "two")
-    assert_same_but_audit(first, again, "IMPORT")
-    assert_same_but_audit(zeta_before, export(other_db.admin_dsn, "zeta", tmp_path / "zeta2"), "EXPORT")
+    assert_same_files(first, again)
+    assert_same_files(zeta_before, export(other_db.admin_dsn, "zeta", tmp_path / "zeta2"))
+    # the move is in the manifests' trail, with every other audit row in audit_log.jsonl
+    assert moves(tmp_path / "one") == ["EXPORT"] and moves(tmp_path / "two") == ["EXPORT", "IMPORT", "EXPORT"]
+    assert manifest_of(tmp_path / "two")["lifecycle"][0] == manifest_of(tmp_path / "one")["lifecycle"][0]
+    assert {"INSERT", "UPDATE"} <= {json.loads(x)["operation"] for x in first["audit_log.jsonl"].splitlines()}
+    for slug in ("beta", "gamma"):  # several tenants into the same target, next to zeta
+        files = export(db.admin_dsn, slug, tmp_path / f"{slug}1")
+        run_cli(other_db.admin_dsn, "tenant", "import", str(tmp_path / f"{slug}1"))
+        assert_same_files(files, export(other_db.admin_dsn, slug, tmp_path / f"{slug}2"))
+    assert_same_files(again, export(other_db.admin_dsn, "acme", tmp_path / "three"))
+    assert_same_files(zeta_before, export(other_db.admin_dsn, "zeta", tmp_path / "zeta3"))
 
     with other_db.admin() as c:  # nothing parked: the months got their partitions
         assert c.execute("SELECT count(*) FROM dom360.messages_default").fetchone()[0] == 0
@@ -225,8 +249,49 @@ def test_round_trip_gives_the_same_files(db: Database, admin_login: str, other_d
         c.execute("UPDATE dom360.users SET name = 'Ana Maria' WHERE tenant_id = %s", [acme])
         newest = c.execute("SELECT max(id) FROM dom360.audit_log WHERE tenant_id = %s AND operation = 'UPDATE'",
                            [acme]).fetchone()[0]
-    assert newest > max(a["id"] for a in audit_lines(again))
+    assert newest > max([json.loads(x)["id"] for x in again["audit_log.jsonl"].splitlines()]
+                        + [r["id"] for r in manifest_of(tmp_path / "three")["lifecycle"]])
 
+
+def audit_trail(db: Database, tenant_id: uuid.UUID) -> list[tuple]:
+    """Every audit row of the tenant, every column, in id order (as a superuser)."""
+    with db.admin() as c:
+        return c.execute("SELECT id, occurred_at, actor, app_user_id, table_name, operation, row_key, changes "
+                         "FROM dom360.audit_log WHERE tenant_id = %s ORDER BY id", [tenant_id]).fetchall()
+
+
+def test_the_trail_of_moves_survives_two_hops(db: Database, other_db: Database, third_db: Database,
+                                              tmp_path: Path) -> None:
+    """A → B → C: C holds the tenant's original audit rows and every EXPORT and IMPORT record, as they were."""
+    acme = populate(db, "acme")
+    original = audit_trail(db, acme)
+    first = export(db.admin_dsn, "acme", tmp_path / "a")
+    in_a = audit_trail(db, acme)
+    assert in_a[:-1] == original and in_a[-1][5] == "EXPORT"
+    run_cli(other_db.admin_dsn, "tenant", "import", str(tmp_path / "a"))
+    second = export(other_db.admin_dsn, "acme", tmp_path / "b")
+    in_b = audit_trail(other_db, acme)
+    assert in_b[:len(in_a)] == in_a and [r[5] for r in in_b[len(in_a):]] == ["IMPORT", "EXPORT"]
+    run_cli(third_db.admin_dsn, "tenant", "import", str(tmp_path / "b"))
+    in_c = audit_trail(third_db, acme)
+    assert in_c[:len(in_b)] == in_b and [r[5] for r in in_c[len(in_b):]] == ["IMPORT"]
+    imports = [r[7] for r in in_c if r[5] == "IMPORT"]  # each names the export it loaded
+    assert [i["exported_at"] for i in imports] == [manifest_of(tmp_path / d)["exported_at"] for d in ("a", "b")]
+    assert_same_files(first, second)
+    assert_same_files(first, export(third_db.admin_dsn, "acme", tmp_path / "c"))
+    assert moves(tmp_path / "c") == ["EXPORT", "IMPORT", "EXPORT", "IMPORT", "EXPORT"]
+
+def test_no_export_record_without_its_manifest(db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The EXPORT record is committed with the manifest that carries it: a manifest not written, no record."""
+    acme = seed(db, "acme")
+    trail = audit_trail(db, acme.id)
+    monkeypatch.setattr(tenant_export, "MANIFEST", "no-such-directory/manifest.json")  # fails after the record
+    with psycopg.connect(db.admin_dsn, autocommit=True) as conn, pytest.raises(Dom360Error, match="nothing exported"):
+        tenant_export.export(conn, "acme", tmp_path / "x", source="test")
+    assert list((tmp_path / "x").iterdir()) == [] and audit_trail(db, acme.id) == trail
+    monkeypatch.undo()
+    export(db.admin_dsn, "acme", tmp_path / "y")
+    assert audit_trail(db, acme.id)[:-1] == trail and moves(tmp_path / "y") == ["EXPORT"]
 
 def test_move_to_a_database_with_another_key(db: Database, other_db: Database, tmp_path: Path) -> None:
     acme = populate(db, "acme")
@@ -260,8 +325,11 @@ def test_export_as_an_administrator_equals_the_superusers(db: Database, admin_lo
     populate(db, "acme")
     as_admin = export(admin_login, "acme", tmp_path / "admin")
     as_superuser = export(db.admin_dsn, "acme", tmp_path / "super")
-    assert_same_but_audit(as_admin, as_superuser, "EXPORT")
-    assert audit_lines(as_superuser)[-1]["actor"] == conninfo.conninfo_to_dict(admin_login)["user"]
+    assert_same_files(as_admin, as_superuser)
+    admins, superusers = manifest_of(tmp_path / "super")["lifecycle"][-2:]  # each export records itself last
+    assert admins == manifest_of(tmp_path / "admin")["lifecycle"][-1]
+    assert (admins["operation"], admins["actor"]) == ("EXPORT", conninfo.conninfo_to_dict(admin_login)["user"])
+    assert superusers["operation"] == "EXPORT" and superusers["id"] > admins["id"]
 
 
 def test_import_is_all_or_nothing(db: Database, server: Server, template: str, tmp_path: Path) -> None:
@@ -295,11 +363,33 @@ def test_import_refusals(db: Database, other_db: Database, tmp_path: Path) -> No
     assert "does not match the manifest" in failure(res)
     res = cli_process(other_db.admin_dsn, "tenant", "import", str(tmp_path))
     assert failure(res) == f"dom360db: error: {tmp_path}: no manifest.json (not a dom360db tenant export)"
-    manifest = json.loads((tmp_path / "x" / "manifest.json").read_text())  # a file outside the export is never read
-    manifest["tables"][0]["file"] = "../../etc/passwd"
+    manifest = json.loads((tmp_path / "x" / "manifest.json").read_text())
+    for field, forged in (("operation", "DELETE"), ("tenant_id", str(uuid.uuid4()))):  # only the tenant's moves
+        record = {**manifest["lifecycle"][0], field: forged}
+        (tmp_path / "x" / "manifest.json").write_text(json.dumps({**manifest, "lifecycle": [record]}))
+        res = cli_process(other_db.admin_dsn, "tenant", "import", str(tmp_path / "x"))
+        assert "not a valid manifest (lifecycle record {" in failure(res)
+    manifest["tables"][0]["file"] = "../../etc/passwd"  # a file outside the export is never read
     (tmp_path / "x" / "manifest.json").write_text(json.dumps(manifest))
     res = cli_process(other_db.admin_dsn, "tenant", "import", str(tmp_path / "x"))
     assert "not a valid manifest (file '../../etc/passwd' of table" in failure(res)
+
+
+def test_an_export_of_format_1_is_still_read(db: Database, other_db: Database, tmp_path: Path) -> None:
+    """Format 1 had no lifecycle list: its moves were lines of audit_log.jsonl. They are loaded all the same."""
+    acme = populate(db, "acme")
+    export(db.admin_dsn, "acme", tmp_path / "old")
+    first = export(db.admin_dsn, "acme", tmp_path / "x")  # two moves so far
+    manifest = manifest_of(tmp_path / "x")
+    audit = tmp_path / "x" / "audit_log.jsonl"
+    audit.write_bytes(audit.read_bytes() + b"".join(json.dumps(r).encode() + b"\n" for r in manifest.pop("lifecycle")))
+    entry = next(e for e in manifest["tables"] if e["table"] == "audit_log")
+    entry["rows"], entry["sha256"] = len(audit.read_bytes().splitlines()), hashlib.sha256(audit.read_bytes()).hexdigest()
+    (tmp_path / "x" / "manifest.json").write_text(json.dumps({**manifest, "format": "dom360db-tenant-export/1"}))
+    run_cli(other_db.admin_dsn, "tenant", "import", str(tmp_path / "x"))
+    assert audit_trail(other_db, acme)[:-1] == audit_trail(db, acme)
+    assert_same_files(first, export(other_db.admin_dsn, "acme", tmp_path / "y"))
+    assert moves(tmp_path / "y") == ["EXPORT", "EXPORT", "IMPORT", "EXPORT"]
 
 
 def test_export_refusals(db: Database, tmp_path: Path) -> None:
@@ -326,7 +416,7 @@ def test_delete_erases_the_tenant_and_nothing_else(db: Database, admin_login: st
     assert res.stdout.startswith("erased tenant acme") and "the next `dom360db refresh`" in res.stdout
     assert set(tenant_rows(db, acme).values()) == {0}
     for s in ("beta", "gamma"):
-        assert_same_but_audit(before[s], export(db.admin_dsn, s, tmp_path / f"{s}2"), "EXPORT")
+        assert_same_files(before[s], export(db.admin_dsn, s, tmp_path / f"{s}2"))
     with db.admin() as c:
         trail = c.execute("SELECT table_name, operation FROM dom360.audit_log WHERE tenant_id = %s ORDER BY id",
                           [acme]).fetchall()
@@ -377,7 +467,7 @@ def test_delete_killed_midway_is_finished_by_the_same_command(db: Database, tmp_
     res = cli_process(db.admin_dsn, "tenant", "delete", "acme", "--confirm", "acme", "--batch-size", "500")
     assert res.returncode == 0, res.stderr
     assert set(tenant_rows(db, acme).values()) == {0}
-    assert_same_but_audit(before, export(db.admin_dsn, "beta", tmp_path / "b2"), "EXPORT")
+    assert_same_files(before, export(db.admin_dsn, "beta", tmp_path / "b2"))
 
 
 # --- forget a customer --------------------------------------------------------------------------------------------
@@ -420,7 +510,7 @@ def test_forget_customer_as_the_app(db: Database, tmp_path: Path) -> None:
     assert row[:4] == ("FORGET", "conversations", {}, {"conversations": 0, "messages": 0})
     assert "cust-1" not in json.dumps(row)
     assert usage(db, acme) == acme_usage  # billing figures kept
-    assert_same_but_audit(beta_before, export(db.admin_dsn, "beta", tmp_path / "b2"), "EXPORT")  # same customer id there
+    assert_same_files(beta_before, export(db.admin_dsn, "beta", tmp_path / "b2"))  # same customer id there
     assert tenant_rows(db, beta)["conversations"] == 8
 
 
@@ -433,7 +523,7 @@ def test_forget_customer_never_reaches_another_tenant(db: Database, tmp_path: Pa
     with db.app() as c, c.transaction():
         c.execute("SELECT dom360.set_tenant(%s)", [acme.id])
         assert c.execute("SELECT * FROM dom360.forget_customer('cust-1')").fetchone() == (1, 0)
-    assert_same_but_audit(before, export(db.admin_dsn, "beta", tmp_path / "b2"), "EXPORT")
+    assert_same_files(before, export(db.admin_dsn, "beta", tmp_path / "b2"))
     for call in ("erase_tenant_batch(%s)", "erase_tenant_finish(%s)", "discard_import_audit_rows(%s)",
                  "lookup_tenants('beta', %s)", "tenant_tables() WHERE %s IS NOT NULL"):
         with db.app() as c, pytest.raises(errors.InsufficientPrivilege), c.transaction():  # the owner's, not the app's
@@ -449,7 +539,7 @@ def test_forget_customer_command(db: Database, admin_login: str, tmp_path: Path)
     assert res.returncode == 0, res.stderr
     assert res.stdout == "forgot a customer of tenant acme: 2 conversation(s), 16 message(s) erased; usage counters kept\n"
     assert tenant_rows(db, acme)["conversations"] == 6
-    assert_same_but_audit(before, export(db.admin_dsn, "beta", tmp_path / "b2"), "EXPORT")
+    assert_same_files(before, export(db.admin_dsn, "beta", tmp_path / "b2"))
     res = cli_process(db.admin_dsn, "tenant", "forget-customer", "nobody", "x")
     assert failure(res) == "dom360db: error: unknown tenant slug 'nobody'"
 
@@ -482,7 +572,7 @@ def test_any_content_survives_the_round_trip(db: Database, other_db: Database, t
                           [conv, role, content, Jsonb(metadata)])
         first = export(db.admin_dsn, slug, tmp_path / f"{slug}-1")
         run_cli(other_db.admin_dsn, "tenant", "import", str(tmp_path / f"{slug}-1"))
-        assert_same_but_audit(first, export(other_db.admin_dsn, slug, tmp_path / f"{slug}-2"), "IMPORT")
+        assert_same_files(first, export(other_db.admin_dsn, slug, tmp_path / f"{slug}-2"))
         stored = [json.loads(line) for line in first["messages.jsonl"].splitlines()]
         assert [(m["content"], m["role"]) for m in stored] == [(c, r) for c, _, r in messages]
 
