@@ -226,7 +226,7 @@ def refresh_cmd(dsn: str | None, home: Path | None, config_path: Path | None, de
     target = Context(dsn, home, config_path, defines).dsn
     with connect(target) as conn:
         t0 = time.perf_counter()
-        conn.execute(query("refresh_summary"))
+        conn.execute(query("migrate.refresh_summary"))
     click.echo(f"refreshed dom360.mv_tenant_consumption_summary in {time.perf_counter() - t0:.2f} s")
 
 
@@ -430,7 +430,7 @@ def demo_cmd(dsn: str | None, home: Path | None, config_path: Path | None, defin
     outcome = migrate.migrate(target, ctx.files(), months_ahead=ctx.params["months_ahead"], progress=_progress)
     click.echo(outcome.summary)
     with connect(target) as conn:
-        seen = demo.run(conn, _progress)
+        seen = demo.run(conn, _progress, app_role=ctx.params["app_role"])
     for slug, s in seen.items():
         click.echo(f"\n== As the app role with tenant {slug!r} set: {len(s.conversations)} conversation(s), "
                    f"{len(s.messages)} message(s) visible")

@@ -1,6 +1,6 @@
 """`dom360db doctor`: the security posture of a live database, as findings a DBA can act on.
 
-Every check is a query in `doctor.sql` returning one row per finding; the migration state (pending or
+Every check is a query in `sql/queries/doctor.sql` returning one row per finding; the migration state (pending or
 edited files) is checked here against the package's own files.
 """
 
@@ -17,7 +17,7 @@ from dom360db.connect import error_line
 from dom360db.queries import named_queries
 from dom360db.sqlfiles import SqlFile
 
-CHECKS_FILE = "doctor.sql"
+CHECKS_FILE = "doctor"
 
 
 @dataclass(frozen=True)

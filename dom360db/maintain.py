@@ -39,7 +39,7 @@ def run(conn: psycopg.Connection, params: Mapping[str, Any], files: Sequence[Sql
         partitions.ensure(conn, table, months, lock_timeout_ms=lock_timeout_ms, attempts=attempts,
                           outcome=done.partitions, report=report)
     t0 = time.perf_counter()
-    conn.execute(query("refresh_summary"))
+    conn.execute(query("migrate.refresh_summary"))
     done.refresh_s = time.perf_counter() - t0
     done.findings = doctor.run(conn, params, files)
     return done

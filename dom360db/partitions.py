@@ -23,17 +23,12 @@ import psycopg
 from psycopg import errors, sql
 
 from dom360db.errors import Dom360Error
-from dom360db.queries import named_queries
+from dom360db.queries import query
 
 Advance = Callable[[], None]
 Report = Callable[[str], None]
 
 RETRY_PAUSE_S = 0.5
-
-
-def query(name: str) -> str:
-    """A named query of `partitions.sql` (also the maintain lock's)."""
-    return named_queries("partitions.sql")[name]
 
 
 @dataclass(frozen=True)
@@ -79,7 +74,7 @@ class Outcome:
 
 
 def tables(conn: psycopg.Connection) -> list[Table]:
-    return [Table(*row) for row in conn.execute(query("tables"))]
+    return [Table(*row) for row in conn.execute(query("partitions.tables"))]
 
 
 def table_named(conn: psycopg.Connection, name: str | None) -> list[Table]:
@@ -96,21 +91,22 @@ def table_named(conn: psycopg.Connection, name: str | None) -> list[Table]:
 
 
 def list_partitions(conn: psycopg.Connection, table: Table) -> list[Partition]:
-    return [Partition(*row) for row in conn.execute(query("list"), {"parent": table.parent})]
+    return [Partition(*row) for row in conn.execute(query("partitions.list"), {"parent": table.parent})]
 
 
 def missing_months(conn: psycopg.Connection, table: Table, months_ahead: int) -> list[date]:
-    return [r[0] for r in conn.execute(query("missing_months"), {"parent": table.parent, "months_ahead": months_ahead})]
+    args = {"parent": table.parent, "months_ahead": months_ahead}
+    return [r[0] for r in conn.execute(query("partitions.missing_months"), args)]
 
 
 def month_ddl(conn: psycopg.Connection, table: Table, month: date) -> str:
-    return conn.execute(query("month_ddl"), {"parent": table.parent, "month": month}).fetchone()[0]  # type: ignore[index]
+    return conn.execute(query("partitions.month_ddl"), {"parent": table.parent, "month": month}).fetchone()[0]  # type: ignore[index]
 
 
 @contextmanager
 def _bounded(conn: psycopg.Connection, lock_timeout_ms: int) -> Iterator[None]:
     with conn.transaction():
-        conn.execute(query("lock_timeout"), {"ms": str(lock_timeout_ms)})
+        conn.execute(query("partitions.lock_timeout"), {"ms": str(lock_timeout_ms)})
         yield
 
 
@@ -137,7 +133,7 @@ def ensure(conn: psycopg.Connection, table: Table, months: list[date], *, lock_t
 
         def step(month: date = month, label: str = label) -> None:
             with _bounded(conn, lock_timeout_ms):
-                made = conn.execute(query("create_month"), {"parent": table.parent, "month": month}).fetchone()[0]  # type: ignore[index]
+                made = conn.execute(query("partitions.create_month"), {"parent": table.parent, "month": month}).fetchone()[0]  # type: ignore[index]
             if made:
                 outcome.created.append(label)
             else:
@@ -153,7 +149,7 @@ def _qualified(name: str) -> sql.Identifier:
 
 
 def expired(conn: psycopg.Connection, table: Table, keep_months: int) -> list[str]:
-    return [r[0] for r in conn.execute(query("expired"), {"parent": table.parent, "keep_months": keep_months})]
+    return [r[0] for r in conn.execute(query("partitions.expired"), {"parent": table.parent, "keep_months": keep_months})]
 
 
 def retain(conn: psycopg.Connection, table: Table, partitions: list[str], *, detach_only: bool, lock_timeout_ms: int,
@@ -164,7 +160,7 @@ def retain(conn: psycopg.Connection, table: Table, partitions: list[str], *, det
     """
     parent = _qualified(table.parent)
     concurrently = table.default_partition is None
-    pending = {r[0] for r in conn.execute(query("detach_pending"), {"parent": table.parent})}
+    pending = {r[0] for r in conn.execute(query("partitions.detach_pending"), {"parent": table.parent})}
     for name in partitions:
         part = _qualified(name)
 
@@ -174,7 +170,7 @@ def retain(conn: psycopg.Connection, table: Table, partitions: list[str], *, det
             if mode != "plain":  # FINALIZE completes an interrupted DETACH … CONCURRENTLY
                 stmt = sql.SQL("{} {}").format(stmt, sql.SQL(mode))
             if mode != "plain":  # outside a transaction block; the session setting bounds the wait
-                conn.execute(query("session_lock_timeout"), {"ms": str(lock_timeout_ms)})
+                conn.execute(query("migrate.session_lock_timeout"), {"ms": str(lock_timeout_ms)})
                 try:
                     conn.execute(stmt)
                 finally:
@@ -202,7 +198,7 @@ def retain(conn: psycopg.Connection, table: Table, partitions: list[str], *, det
 
 
 def default_rows(conn: psycopg.Connection) -> list[tuple[str, int, datetime | None, datetime | None]]:
-    return [tuple(r) for r in conn.execute(query("default_rows"))]  # type: ignore[misc]
+    return [tuple(r) for r in conn.execute(query("partitions.default_rows"))]  # type: ignore[misc]
 
 
 def human_bytes(n: int) -> str:

@@ -25,13 +25,9 @@ import psycopg
 
 from dom360db.connect import error_line
 from dom360db.errors import Dom360Error
-from dom360db.queries import named_queries
+from dom360db.queries import query
 
 Advance = Callable[[], None]
-
-
-def _q(name: str) -> str:
-    return named_queries("secrets.sql")[name]
 
 
 @dataclass
@@ -76,22 +72,22 @@ def key_from_env(variable: str, which: str) -> str:
 
 def prepare_session(conn: psycopg.Connection, new_key: str) -> None:
     """Keep bind parameters out of the server log when allowed; refuse an unusable new key up front."""
-    conn.execute(_q("quiet_parameter_logging"))
+    conn.execute(query("secrets.quiet_parameter_logging"))
     try:
-        conn.execute(_q("check_key"), {"key": new_key})
+        conn.execute(query("secrets.check_key"), {"key": new_key})
     except psycopg.Error as exc:
         raise Dom360Error(f"the new key is refused: {error_line(exc)}") from exc
 
 
 def count_tenants(conn: psycopg.Connection) -> int:
-    return conn.execute(_q("tenant_count")).fetchone()[0]  # type: ignore[index]
+    return conn.execute(query("secrets.tenant_count")).fetchone()[0]  # type: ignore[index]
 
 
 def tenant_ids(conn: psycopg.Connection, batch_size: int) -> Iterator[uuid.UUID]:
     """Every tenant id in order, fetched `batch_size` at a time."""
     after: uuid.UUID | None = None
     while True:
-        page = [r[0] for r in conn.execute(_q("tenant_page"), {"after": after, "limit": batch_size})]
+        page = [r[0] for r in conn.execute(query("secrets.tenant_page"), {"after": after, "limit": batch_size})]
         yield from page
         if len(page) < batch_size:
             return
@@ -110,8 +106,8 @@ def rotate(conn: psycopg.Connection, old_key: str, new_key: str, *, batch_size: 
     for tenant in tenant_ids(conn, batch_size):
         try:
             with conn.transaction():
-                conn.execute(_q("set_tenant"), {"tenant_id": tenant})
-                rotated, already = conn.execute(_q("rotate"), {"old_key": old_key, "new_key": new_key}).fetchone()  # type: ignore[misc]
+                conn.execute(query("common.set_tenant_id"), {"tenant_id": tenant})
+                rotated, already = conn.execute(query("secrets.rotate"), {"old_key": old_key, "new_key": new_key}).fetchone()  # type: ignore[misc]
         except psycopg.Error as exc:
             raise Dom360Error(
                 f"tenant {tenant}: {error_line(exc)}; it is unchanged, and the {out.tenants} tenant(s) before it "
@@ -130,8 +126,8 @@ def verify(conn: psycopg.Connection, key: str, *, batch_size: int = 500,
     for tenant in tenant_ids(conn, batch_size):
         try:
             with conn.transaction():
-                conn.execute(_q("set_tenant"), {"tenant_id": tenant})
-                checked, failed = conn.execute(_q("verify"), {"key": key}).fetchone()  # type: ignore[misc]
+                conn.execute(query("common.set_tenant_id"), {"tenant_id": tenant})
+                checked, failed = conn.execute(query("secrets.verify"), {"key": key}).fetchone()  # type: ignore[misc]
         except psycopg.Error as exc:
             raise Dom360Error(f"tenant {tenant}: {error_line(exc)}") from exc
         out.tenants += 1

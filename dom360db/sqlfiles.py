@@ -4,6 +4,7 @@ Layout (all under `sql/`):
 - `schema/NNNN_name.sql`: versioned, forward-only; applied once, in order; never edited once applied.
 - `functions/*.sql`, then `policies/*.sql`: repeatable; re-applied whenever their rendered text changes.
 - `partitions/*.sql`: Jinja templates rendered on demand (not applied by `migrate` directly).
+- `queries/<module>.sql`: the named queries the Python side runs (the registry of `dom360db.queries`); not migrations.
 
 A file whose first line is `-- dom360:no-transaction` runs statement by statement in autocommit
 (for `CREATE INDEX CONCURRENTLY` and friends); every other file runs in one transaction.
