@@ -620,6 +620,24 @@ def gen_group() -> None:
     """Generate code from the live catalog."""
 
 
+@gen_group.command("docs")
+@db_options
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write here (default: stdout).")
+def gen_docs_cmd(dsn: str | None, home: Path | None, config_path: Path | None, defines: tuple[str, ...],
+                 output: Path | None) -> None:
+    """The SQL API reference (docs/sql-api.md) from a migrated database's COMMENT ON text."""
+    from dom360db import gen_docs
+
+    ctx = Context(dsn, home, config_path, defines)
+    with connect(ctx.dsn) as conn:
+        text = gen_docs.generate(conn)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        _progress(f"wrote {output}")
+
+
 @gen_group.command("types")
 @db_options
 @click.option("--lang", type=click.Choice(["ts"]), default="ts", show_default=True, help="Target language.")
