@@ -7,7 +7,7 @@ retries a month whose lock was not granted in time, and reports.
 
 Retention detaches a partition, then drops it (unless `detach_only`). `DETACH … CONCURRENTLY` never blocks
 writers, but PostgreSQL refuses it on a table with a default partition, which `dom360.messages` has (see the
-README, "Partitions"): there a plain DETACH runs, which needs a moment of ACCESS EXCLUSIVE on the parent; it
+docs/operations.md, "Partitions"): there a plain DETACH runs, which needs a moment of ACCESS EXCLUSIVE on the parent; it
 waits at most `lock_timeout` (queued writers wait behind it no longer than that), then gives up and retries.
 """
 

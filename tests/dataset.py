@@ -1,7 +1,7 @@
 """A small but complete dom360 dataset written through the public SQL API, and what it must look like.
 
 Used by the backup/restore and upgrade tests: `fill` writes tenants, inboxes, conversations, messages with
-request ids, secrets, prices and stages (only functions and statements the README documents, so it runs
+request ids, secrets, prices and stages (only functions and statements the docs document, so it runs
 against the baseline release's schema too); `observe` reads everything back as a superuser into plain
 Python values, so "the data survived" is `observe(before) == observe(after)`; `check_alive` then writes
 through the API again and checks numbering, idempotency, counters, the summary and the secrets.
@@ -15,7 +15,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-KEY = "dom360-dataset-key-0123456789abcdef0123456789"  # ≥ 32 characters, as the README asks
+KEY = "dom360-dataset-key-0123456789abcdef0123456789"  # ≥ 32 characters, as docs/secrets-and-audit.md asks
 APP_ROLE = "dom360_app"
 
 

@@ -3,7 +3,7 @@
 - The transaction-scoped pattern (``BEGIN; SELECT dom360.set_tenant(t); …; COMMIT``) leaks nothing to
   the next client of a server connection, under concurrency, with commits, rollbacks and errors.
 - A session-level ``set_config('app.tenant_id', …, false)`` DOES leak to another client: the evidence for
-  the README's pooling warning. That test fails if the leak ever stops happening (e.g. the pool mode changed),
+  the pooling warning (docs/backend.md). That test fails if the leak ever stops happening (e.g. the pool mode changed),
   so the warning and its evidence stay in step.
 
 Needs the Debian package ``pgbouncer`` (skipped with that reason without it). Connections through
@@ -159,7 +159,7 @@ def test_no_leak_through_transaction_pooling(db: Database, bouncer: Start) -> No
     assert handoffs >= total // 10
 
 
-# --- a session-level setting leaks: the evidence for the README's pooling warning ------------------------
+# --- a session-level setting leaks: the evidence for the pooling warning (docs/backend.md) ------------------------
 
 def test_session_level_set_leaks_through_the_pool(db: Database, bouncer: Start) -> None:
     a, b = seed(db, "acme"), seed(db, "beta")
@@ -174,7 +174,7 @@ def test_session_level_set_leaks_through_the_pool(db: Database, bouncer: Start) 
         assert probe is not None and not probe[3], BYPASS
         assert probe[0] == pid_a, f"both clients must be served by the one server connection: {pid_a} vs {probe}"
         assert probe[1:3] == (a.id, 1), (
-            f"the session-level setting no longer leaks ({probe}): check the pool mode and the README warning")
+            f"the session-level setting no longer leaks ({probe}): check the pool mode and docs/backend.md")
         with client_b.transaction():
             owners = {r[0] for r in client_b.execute("SELECT tenant_id FROM dom360.conversations")}
         assert owners == {a.id}

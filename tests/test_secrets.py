@@ -39,7 +39,7 @@ PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[Healt
 
 
 def set_key(conn: psycopg.Connection, key: str | None, setting: str = "app.encryption_key") -> None:
-    """The way the README says to pass a key: a bind parameter of set_config, transaction-scoped."""
+    """The way docs/secrets-and-audit.md says to pass a key: a bind parameter of set_config, transaction-scoped."""
     conn.execute("SELECT set_config(%s, %s, true)", [setting, key or ""])
 
 
