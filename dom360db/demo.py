@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import psycopg
 
+from dom360db.connect import scalar
 from dom360db.queries import query
 
 Echo = Callable[[str], None]
@@ -43,7 +44,7 @@ def _tenant(conn: psycopg.Connection, t: DemoTenant) -> tuple[uuid.UUID, bool]:
     row = conn.execute(query("demo.find_tenant"), {"slug": t.slug}).fetchone()
     if row:
         return row[0], False
-    return conn.execute(query("demo.create_tenant"), {"name": t.name, "slug": t.slug}).fetchone()[0], True  # type: ignore[index]
+    return scalar(conn, query("demo.create_tenant"), {"name": t.name, "slug": t.slug}), True
 
 
 def _as_app(conn: psycopg.Connection, tenant_id: uuid.UUID, app_role: str) -> None:
@@ -70,9 +71,9 @@ def run(conn: psycopg.Connection, echo: Echo, app_role: str) -> dict[str, Seen]:
         if created:
             with conn.transaction():
                 _as_app(conn, tid, app_role)
-                inbox = conn.execute(query("demo.inbox")).fetchone()[0]  # type: ignore[index]
+                inbox = scalar(conn, query("demo.inbox"))
                 conn.execute(query("demo.user"), {"email": t.user_email, "name": t.user_email.split("@")[0].title()})
-                conv = conn.execute(query("demo.conversation"), {"inbox_id": inbox, "external_id": t.customer}).fetchone()[0]  # type: ignore[index]
+                conv = scalar(conn, query("demo.conversation"), {"inbox_id": inbox, "external_id": t.customer})
                 for n, (role, content, tin, tout) in enumerate(t.chat):
                     conn.execute(query("demo.message"), {"conversation_id": conv, "role": role, "content": content,
                                                 "input_tokens": tin, "output_tokens": tout,

@@ -26,7 +26,7 @@ from psycopg import errors
 from psycopg.types.json import Jsonb
 
 from dom360db import __version__, runlock, shipped
-from dom360db.connect import connect, describe, error_line
+from dom360db.connect import connect, describe, error_line, scalar
 from dom360db.errors import Dom360Error
 from dom360db.queries import query
 from dom360db.sqlfiles import SqlFile, Statement, split_statements
@@ -64,7 +64,7 @@ class FileStatus:
 
 def applied_files(conn: psycopg.Connection) -> dict[str, Applied]:
     """The latest application of every file, by path (empty when the runner never ran here)."""
-    if not conn.execute(query("migrate.meta_exists")).fetchone()[0]:  # type: ignore[index]
+    if not scalar(conn, query("migrate.meta_exists")):
         return {}
     return {row[2]: Applied(*row) for row in conn.execute(query("migrate.applied"))}
 
@@ -305,12 +305,12 @@ def migrate(dsn: str, files: Sequence[SqlFile], *, lock_timeout_s: float = 300.0
                 ms = apply_file(conn, f, lock_timeout_ms=ddl_lock_timeout_ms, attempts=attempts, progress=progress)
                 done.append((f, ms))
                 progress(f"applied {f.path} ({ms:.0f} ms)")
-            if (conn.execute(query("migrate.has_secure_database")).fetchone()[0]  # type: ignore[index]
-                    and conn.execute(query("migrate.secure_database")).fetchone()[0] is False):  # type: ignore[index]
+            if (scalar(conn, query("migrate.has_secure_database"))
+                    and scalar(conn, query("migrate.secure_database")) is False):
                 progress("warning: TEMPORARY on this database could not be revoked from the app role (migrate "
                          "as the database owner or a superuser); dom360db doctor reports it")
             if months_ahead is not None:
-                created = conn.execute(query("migrate.ensure_partitions"), {"months_ahead": months_ahead}).fetchone()[0]  # type: ignore[index]
+                created = scalar(conn, query("migrate.ensure_partitions"), {"months_ahead": months_ahead})
                 if created:
                     progress(f"created {created} partition(s) of dom360.messages")
         finally:

@@ -22,6 +22,7 @@ from datetime import date, datetime
 import psycopg
 from psycopg import errors, sql
 
+from dom360db.connect import scalar
 from dom360db.errors import Dom360Error
 from dom360db.queries import query
 
@@ -100,7 +101,7 @@ def missing_months(conn: psycopg.Connection, table: Table, months_ahead: int) ->
 
 
 def month_ddl(conn: psycopg.Connection, table: Table, month: date) -> str:
-    return conn.execute(query("partitions.month_ddl"), {"parent": table.parent, "month": month}).fetchone()[0]  # type: ignore[index]
+    return scalar(conn, query("partitions.month_ddl"), {"parent": table.parent, "month": month})
 
 
 @contextmanager
@@ -133,7 +134,7 @@ def ensure(conn: psycopg.Connection, table: Table, months: list[date], *, lock_t
 
         def step(month: date = month, label: str = label) -> None:
             with _bounded(conn, lock_timeout_ms):
-                made = conn.execute(query("partitions.create_month"), {"parent": table.parent, "month": month}).fetchone()[0]  # type: ignore[index]
+                made = scalar(conn, query("partitions.create_month"), {"parent": table.parent, "month": month})
             if made:
                 outcome.created.append(label)
             else:

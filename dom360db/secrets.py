@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import psycopg
 
-from dom360db.connect import error_line
+from dom360db.connect import error_line, scalar
 from dom360db.errors import Dom360Error
 from dom360db.queries import query
 
@@ -80,7 +80,7 @@ def prepare_session(conn: psycopg.Connection, new_key: str) -> None:
 
 
 def count_tenants(conn: psycopg.Connection) -> int:
-    return conn.execute(query("secrets.tenant_count")).fetchone()[0]  # type: ignore[index]
+    return scalar(conn, query("secrets.tenant_count"))
 
 
 def tenant_ids(conn: psycopg.Connection, batch_size: int) -> Iterator[uuid.UUID]:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import psycopg
 from psycopg import sql
 
-from dom360db.connect import error_line
+from dom360db.connect import error_line, scalar
 from dom360db.errors import Dom360Error
 from dom360db.queries import composed
 from dom360db.tenant_export import Tenant, find_tenant, set_tenant, tenant_tables
@@ -50,9 +50,9 @@ def delete_tenant(conn: psycopg.Connection, slug: str, confirm: str, *, batch_si
     out = Erasure(tenant)
     with conn.transaction():
         set_tenant(conn, tenant.id)
-        start(sum(conn.execute(composed("lifecycle.count_rows", table=sql.Identifier(t.name),
+        start(sum(scalar(conn, composed("lifecycle.count_rows", table=sql.Identifier(t.name),
                                         tenant_column=sql.Identifier(t.tenant_column)),
-                               {"tenant_id": tenant.id}).fetchone()[0]  # type: ignore[index]
+                               {"tenant_id": tenant.id})  # type: ignore[index]
                   for t in tenant_tables(conn) if t.name not in ("tenants", "account_vars", "audit_log")))
     try:
         while True:

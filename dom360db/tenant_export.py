@@ -28,6 +28,7 @@ import psycopg
 from psycopg import sql
 
 from dom360db import __version__
+from dom360db.connect import scalar
 from dom360db.errors import Dom360Error
 from dom360db.queries import composed
 
@@ -80,7 +81,7 @@ def set_tenant(conn: psycopg.Connection, tenant_id: uuid.UUID) -> None:
 def schema_versions(conn: psycopg.Connection) -> list[int]:
     try:
         with conn.transaction():
-            return list(conn.execute(composed("lifecycle.schema_versions")).fetchone()[0])  # type: ignore[index]
+            return list(scalar(conn, composed("lifecycle.schema_versions")))
     except psycopg.errors.UndefinedTable as exc:
         raise Dom360Error("not a dom360 database: no dom360db_meta.applied_files (run dom360db migrate)") from exc
     except psycopg.errors.InsufficientPrivilege as exc:
@@ -160,12 +161,12 @@ def _export(conn: psycopg.Connection, slug: str, out: Path, *, source: str, key:
             set_tenant(conn, tenant.id)
             if key is not None:
                 conn.execute(composed("lifecycle.set_key"), {"key": key})
-            counts = {t.name: conn.execute(composed("lifecycle.count_rows", table=sql.Identifier(t.name),
+            counts = {t.name: scalar(conn, composed("lifecycle.count_rows", table=sql.Identifier(t.name),
                                              tenant_column=sql.Identifier(t.tenant_column)),
-                                           {"tenant_id": tenant.id}).fetchone()[0]  # type: ignore[index]
+                                           {"tenant_id": tenant.id})  # type: ignore[index]
                       for t in tables}
             start(sum(counts.values()))
-            found = conn.execute(composed("lifecycle.message_months"), {"tenant_id": tenant.id}).fetchone()[0]  # type: ignore[index]
+            found = scalar(conn, composed("lifecycle.message_months"), {"tenant_id": tenant.id})
             months = [m.isoformat() for m in found]
             for t in tables:
                 entries.append(_copy_table(conn, t, tenant.id, out, counts[t.name], advance, decrypt=key is not None))

@@ -34,7 +34,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from dom360db.connect import error_line
+from dom360db.connect import error_line, scalar
 from dom360db.errors import Dom360Error
 from dom360db.queries import composed
 from dom360db.tenant_export import (
@@ -143,7 +143,7 @@ def check_target(conn: psycopg.Connection, manifest: dict[str, Any]) -> None:
                           f"{tenant['id'] if which == 'id' else tenant['slug']!r} (status {row[3]}): refused")
     with conn.transaction():
         set_tenant(conn, tid)
-        if conn.execute(composed("lifecycle.audit_rows_exist"), {"tenant_id": tid}).fetchone()[0]:  # type: ignore[index]
+        if scalar(conn, composed("lifecycle.audit_rows_exist"), {"tenant_id": tid}):
             raise Dom360Error(f"the target holds the audit trail of an erased tenant with id {tid}: refused "
                               "(its history would mix with the imported one)")
 
@@ -166,7 +166,7 @@ def import_tenant(conn: psycopg.Connection, src: Path, *, key: str | None = None
     tenant = manifest["tenant"]
     out = Import(uuid.UUID(tenant["id"]), tenant["slug"], total)
     for month in manifest.get("message_months", []):  # empty partitions first: rows land in their month
-        if conn.execute(composed("lifecycle.create_month_partition"), {"month": date.fromisoformat(month)}).fetchone()[0]:  # type: ignore[index]
+        if scalar(conn, composed("lifecycle.create_month_partition"), {"month": date.fromisoformat(month)}):
             out.partitions_created.append(month[:7])
     tables = {t.name: t for t in tenant_tables(conn)}
     entries = sorted(manifest["tables"], key=lambda e: (tables[e["table"]].load_order, e["table"]))
@@ -258,6 +258,6 @@ def _load_conversations(conn: psycopg.Connection, columns: list[str], message_co
         # inside this transaction) short; on a busy day it would otherwise be walked by every next message.
         conn.execute(composed("lifecycle.drop_counters"), {"tenant_id": tenant_id})
         advance(weight)
-    differ = conn.execute(composed("lifecycle.renumbered")).fetchone()[0]  # type: ignore[index]
+    differ = scalar(conn, composed("lifecycle.renumbered"))
     if differ:
         raise Dom360Error(f"{differ} message(s) were not stored with their exported id, number and inbox: refused")

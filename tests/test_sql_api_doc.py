@@ -7,7 +7,7 @@ from pathlib import Path
 
 from dom360db import gen_docs
 
-from support import Database
+from support import Database, scalar
 
 DOC = Path(__file__).resolve().parent.parent / gen_docs.DOC_FILE
 
@@ -27,7 +27,7 @@ def test_a_changed_comment_makes_it_stale(db: Database) -> None:
 
 def test_every_function_is_listed_with_who_may_execute_it(db: Database) -> None:
     with db.admin() as c:
-        count = c.execute("SELECT count(*) FROM pg_proc WHERE pronamespace = 'dom360'::regnamespace").fetchone()[0]  # type: ignore[index]
+        count = scalar(c, "SELECT count(*) FROM pg_proc WHERE pronamespace = 'dom360'::regnamespace")
     text = DOC.read_text(encoding="utf-8")
     assert text.count("\nExecutable by: ") == count
     assert "(no comment)" not in text
