@@ -7,15 +7,13 @@ switches to the app role (the configured `app_role`) and sets the tenant, as a b
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import psycopg
 
 from dom360db.connect import scalar
+from dom360db.progress import Progress
 from dom360db.queries import query
-
-Echo = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -61,7 +59,7 @@ class Seen:
     usage: list[tuple[object, ...]]
 
 
-def run(conn: psycopg.Connection, echo: Echo, app_role: str) -> dict[str, Seen]:
+def run(conn: psycopg.Connection, echo: Progress, app_role: str) -> dict[str, Seen]:
     """Seed the demo (idempotent) and return what each tenant sees, by slug."""
     ids: dict[str, uuid.UUID] = {}
     for t in TENANTS:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import getpass
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,11 +28,11 @@ from psycopg.types.json import Jsonb
 from dom360db import __version__, runlock, shipped
 from dom360db.connect import connect, describe, error_line, scalar
 from dom360db.errors import Dom360Error
+from dom360db.progress import Progress
 from dom360db.queries import query
 from dom360db.sqlfiles import SqlFile, Statement, split_statements
 
 State = Literal["applied", "pending", "changed", "missing"]
-Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)

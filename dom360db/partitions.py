@@ -14,7 +14,7 @@ waits at most `lock_timeout` (queued writers wait behind it no longer than that)
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -24,10 +24,8 @@ from psycopg import errors, sql
 
 from dom360db.connect import scalar
 from dom360db.errors import Dom360Error
+from dom360db.progress import Progress, Step
 from dom360db.queries import query
-
-Advance = Callable[[], None]
-Report = Callable[[str], None]
 
 RETRY_PAUSE_S = 0.5
 
@@ -111,7 +109,7 @@ def _bounded(conn: psycopg.Connection, lock_timeout_ms: int) -> Iterator[None]:
         yield
 
 
-def _with_retries(what: str, attempts: int, outcome: Outcome, report: Report, step: Callable[[], None]) -> None:
+def _with_retries(what: str, attempts: int, outcome: Outcome, report: Progress, step: Step) -> None:
     """Run `step`; when a lock was not granted within lock_timeout, pause and try again (up to `attempts`)."""
     for attempt in range(1, attempts + 1):
         try:
@@ -127,7 +125,7 @@ def _with_retries(what: str, attempts: int, outcome: Outcome, report: Report, st
 
 
 def ensure(conn: psycopg.Connection, table: Table, months: list[date], *, lock_timeout_ms: int, attempts: int,
-           outcome: Outcome, advance: Advance = lambda: None, report: Report = lambda s: None) -> None:
+           outcome: Outcome, advance: Step = lambda: None, report: Progress = lambda s: None) -> None:
     """Create the partition of each month (moving its rows out of the default partition), one transaction each."""
     for month in months:
         label = f"{table.parent} {month:%Y-%m}"
@@ -154,7 +152,7 @@ def expired(conn: psycopg.Connection, table: Table, keep_months: int) -> list[st
 
 
 def retain(conn: psycopg.Connection, table: Table, partitions: list[str], *, detach_only: bool, lock_timeout_ms: int,
-           attempts: int, outcome: Outcome, advance: Advance = lambda: None, report: Report = lambda s: None) -> None:
+           attempts: int, outcome: Outcome, advance: Step = lambda: None, report: Progress = lambda s: None) -> None:
     """Detach each partition (CONCURRENTLY when the server allows it), then drop it unless `detach_only`.
 
     `conn` must be in autocommit mode (DETACH … CONCURRENTLY cannot run inside a transaction block).

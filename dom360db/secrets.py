@@ -18,16 +18,15 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import psycopg
 
 from dom360db.connect import error_line, scalar
 from dom360db.errors import Dom360Error
+from dom360db.progress import Step
 from dom360db.queries import query
-
-Advance = Callable[[], None]
 
 
 @dataclass
@@ -95,7 +94,7 @@ def tenant_ids(conn: psycopg.Connection, batch_size: int) -> Iterator[uuid.UUID]
 
 
 def rotate(conn: psycopg.Connection, old_key: str, new_key: str, *, batch_size: int = 500,
-           advance: Advance = lambda: None) -> Rotation:
+           advance: Step = lambda: None) -> Rotation:
     """Re-encrypt every tenant's secrets from `old_key` to `new_key`, one transaction per tenant.
 
     `conn` is in autocommit mode. `advance` is called after each tenant's commit.
@@ -120,7 +119,7 @@ def rotate(conn: psycopg.Connection, old_key: str, new_key: str, *, batch_size: 
 
 
 def verify(conn: psycopg.Connection, key: str, *, batch_size: int = 500,
-           advance: Advance = lambda: None) -> Verification:
+           advance: Step = lambda: None) -> Verification:
     """Check that every secret of every tenant decrypts with `key`; writes nothing."""
     out = Verification()
     for tenant in tenant_ids(conn, batch_size):

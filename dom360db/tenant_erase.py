@@ -21,10 +21,9 @@ from psycopg import sql
 
 from dom360db.connect import error_line, scalar
 from dom360db.errors import Dom360Error
+from dom360db.progress import Advance
 from dom360db.queries import composed
 from dom360db.tenant_export import Tenant, find_tenant, set_tenant, tenant_tables
-
-Advance = Callable[[int], None]
 
 
 @dataclass

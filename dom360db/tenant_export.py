@@ -30,6 +30,7 @@ from psycopg import sql
 from dom360db import __version__
 from dom360db.connect import scalar
 from dom360db.errors import Dom360Error
+from dom360db.progress import Advance
 from dom360db.queries import composed
 
 FORMAT = "dom360db-tenant-export/1"
@@ -37,7 +38,6 @@ MANIFEST = "manifest.json"
 #: Derived from other tables, hence not exported: rebuilt by `dom360db refresh` after an import.
 DERIVED = ["mv_tenant_consumption_summary"]
 
-Advance = Callable[[int], None]
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ from psycopg import sql
 
 from dom360db.connect import error_line, scalar
 from dom360db.errors import Dom360Error
+from dom360db.progress import Advance
 from dom360db.queries import composed
 from dom360db.tenant_export import (
     FORMAT,
@@ -51,7 +52,6 @@ from dom360db.tenant_export import (
 CHUNK = 1 << 20
 #: Messages per step of the conversation waves (whole conversations): one progress tick each.
 WAVE_STEP = 20_000
-Advance = Callable[[int], None]
 
 
 def read_manifest(src: Path) -> dict[str, Any]:
