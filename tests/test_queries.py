@@ -9,6 +9,8 @@ import pytest
 
 from dom360db import queries
 
+from support import Database, scalar
+
 PACKAGE = Path(queries.__file__).resolve().parent
 
 
@@ -43,3 +45,10 @@ def test_no_role_name_is_written_into_a_query() -> None:
     texts = [q.text for m in queries.registry().values() for q in m.values()]
     assert not [t for t in texts if re.search(r"\bdom360_(app|owner|analytics|backup)\b|\{role\}", t)]
 
+
+
+def test_scalar_is_the_first_column_of_the_first_row(db: Database) -> None:
+    with db.admin() as c:
+        assert scalar(c, "SELECT %s::int + 1, 'second'", [41]) == 42
+        with pytest.raises(LookupError, match="no row"):
+            scalar(c, "SELECT 1 WHERE false")
