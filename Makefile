@@ -10,7 +10,7 @@ DOM    := $(VENV)/bin/dom360db
 DOM360_TEST_BACKEND ?= docker,embedded
 export DOM360_TEST_BACKEND
 
-.PHONY: install up down migrate demo test lint bench mutation doctor clean ship snapshot
+.PHONY: install up down migrate demo test lint bench mutation doctor clean ship snapshot sql-api
 
 install: $(VENV)/.installed
 
@@ -49,6 +49,10 @@ ship: install
 # The schema snapshot sql/catalog.txt (a fresh install's catalog), regenerated after any schema change.
 snapshot: up
 	$(DOM) catalog --write
+
+# The SQL API reference docs/sql-api.md, from the COMMENT ON text of the (migrated) embedded server.
+sql-api: migrate
+	$(DOM) gen docs -o docs/sql-api.md
 
 bench: install
 	$(PY) bench/run.py

@@ -2,7 +2,7 @@
 
 Reads through the analytics role's views (`SET LOCAL ROLE dom360_analytics` in a READ ONLY transaction),
 filtered to the tenant named by its slug: the report runs where BI runs, with a role that can write
-nothing. The queries are in `analytics.sql`; the terminal rendering is here, the HTML page in
+nothing. The queries are in `sql/queries/analytics.sql`; the terminal rendering is here, the HTML page in
 `analytics_html.py`.
 """
 
@@ -16,17 +16,13 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import psycopg
-from psycopg import errors, sql
+from psycopg import errors
 
 from dom360db.errors import Dom360Error
-from dom360db.queries import named_queries
+from dom360db.queries import query
 from dom360db.report import table
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-
-
-def q(name: str) -> str:
-    return named_queries("analytics.sql")[name]
 
 
 def parse_month(text: str) -> date:
@@ -109,28 +105,28 @@ def fetch(conn: psycopg.Connection, slug: str, month: date, analytics_role: str)
     """Everything the report shows, in one read-only transaction as the analytics role."""
     first, last = month, last_day(month)
     with conn.transaction():
-        conn.execute(q("read_only"))
+        conn.execute(query("analytics.read_only"))
         try:
-            conn.execute(sql.SQL(q("as_role")).format(role=sql.Identifier(analytics_role)))
+            conn.execute(query("analytics.as_role"), {"role": analytics_role})
         except errors.InsufficientPrivilege as exc:
             raise Dom360Error(f"the report reads as the role {analytics_role}: connect as a member of it (or a "
                               f"superuser) ({exc.diag.message_primary})") from exc
-        row = conn.execute(q("find_tenant"), {"slug": slug}).fetchone()
+        row = conn.execute(query("analytics.find_tenant"), {"slug": slug}).fetchone()
         if row is None:
             raise Dom360Error(f"unknown tenant slug {slug!r}")
         tenant_id, name, _status = row
         args = {"tenant_id": tenant_id, "first_day": first, "last_day": last}
-        usage = {r[0]: r[1:] for r in conn.execute(q("usage_by_day"), args)}
+        usage = {r[0]: r[1:] for r in conn.execute(query("analytics.usage_by_day"), args)}
         costs: dict[date, dict[str, Decimal]] = {}
         unpriced: dict[date, int] = {}
-        for day, currency, cost, unpriced_tokens in conn.execute(q("cost_by_day"), args):
+        for day, currency, cost, unpriced_tokens in conn.execute(query("analytics.cost_by_day"), args):
             if currency is not None and cost is not None:
                 costs.setdefault(day, {})[currency] = cost
             unpriced[day] = unpriced.get(day, 0) + int(unpriced_tokens or 0)
-        by_inbox = [InboxAgentUsage(*r) for r in conn.execute(q("usage_by_inbox_agent"), args)]
-        by_day = [ResponseTimes(*r) for r in conn.execute(q("response_by_day"), args)]
-        whole = [ResponseTimes(None, *r) for r in conn.execute(q("response_month"), args)]
-        funnel = [FunnelStage(*r) for r in conn.execute(q("funnel"), args)]
+        by_inbox = [InboxAgentUsage(*r) for r in conn.execute(query("analytics.usage_by_inbox_agent"), args)]
+        by_day = [ResponseTimes(*r) for r in conn.execute(query("analytics.response_by_day"), args)]
+        whole = [ResponseTimes(None, *r) for r in conn.execute(query("analytics.response_month"), args)]
+        funnel = [FunnelStage(*r) for r in conn.execute(query("analytics.funnel"), args)]
     days = []
     d = first
     while d <= last:

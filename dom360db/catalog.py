@@ -28,7 +28,7 @@ from psycopg import conninfo, sql
 
 from dom360db.config import DEFAULTS
 from dom360db.connect import connect
-from dom360db.queries import named_queries
+from dom360db.queries import query
 from dom360db.sqlfiles import sql_root
 
 SNAPSHOT_FILE = "catalog.txt"
@@ -54,7 +54,7 @@ def _normalise(text: str, params: Mapping[str, Any]) -> str:
 def describe(conn: psycopg.Connection, params: Mapping[str, Any]) -> list[str]:
     """The live catalog of schema dom360, one normalised line per object, sorted."""
     out = []
-    for kind, name, definition, body in conn.execute(named_queries("catalog.sql")["describe"]):
+    for kind, name, definition, body in conn.execute(query("catalog.describe")):
         line = _normalise(f"{kind}\t{name}\t{_ONE_LINE.sub(' ', definition or '')}", params)
         if body is not None:
             line += " body " + hashlib.md5(_normalise(body, params).encode()).hexdigest()

@@ -226,7 +226,7 @@ def refresh_cmd(dsn: str | None, home: Path | None, config_path: Path | None, de
     target = Context(dsn, home, config_path, defines).dsn
     with connect(target) as conn:
         t0 = time.perf_counter()
-        conn.execute(query("refresh_summary"))
+        conn.execute(query("migrate.refresh_summary"))
     click.echo(f"refreshed dom360.mv_tenant_consumption_summary in {time.perf_counter() - t0:.2f} s")
 
 
@@ -430,7 +430,7 @@ def demo_cmd(dsn: str | None, home: Path | None, config_path: Path | None, defin
     outcome = migrate.migrate(target, ctx.files(), months_ahead=ctx.params["months_ahead"], progress=_progress)
     click.echo(outcome.summary)
     with connect(target) as conn:
-        seen = demo.run(conn, _progress)
+        seen = demo.run(conn, _progress, app_role=ctx.params["app_role"])
     for slug, s in seen.items():
         click.echo(f"\n== As the app role with tenant {slug!r} set: {len(s.conversations)} conversation(s), "
                    f"{len(s.messages)} message(s) visible")
@@ -618,6 +618,24 @@ def main(argv: list[str] | None = None) -> None:
 @cli.group("gen")
 def gen_group() -> None:
     """Generate code from the live catalog."""
+
+
+@gen_group.command("docs")
+@db_options
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write here (default: stdout).")
+def gen_docs_cmd(dsn: str | None, home: Path | None, config_path: Path | None, defines: tuple[str, ...],
+                 output: Path | None) -> None:
+    """The SQL API reference (docs/sql-api.md) from a migrated database's COMMENT ON text."""
+    from dom360db import gen_docs
+
+    ctx = Context(dsn, home, config_path, defines)
+    with connect(ctx.dsn) as conn:
+        text = gen_docs.generate(conn)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        _progress(f"wrote {output}")
 
 
 @gen_group.command("types")

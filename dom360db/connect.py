@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from psycopg import conninfo
+from psycopg.abc import Params, Query
 
 from dom360db.errors import Dom360Error
 
@@ -76,3 +78,11 @@ def error_line(exc: psycopg.Error) -> str:
 
 
 first_line = _first_line  # public name, for dom360db.client
+
+
+def scalar(conn: psycopg.Connection[Any] | psycopg.Cursor[Any], query: Query, params: Params | None = None) -> Any:
+    """The first column of the query's first row (the query must return one: LookupError otherwise)."""
+    row = conn.execute(query, params).fetchone()
+    if row is None:
+        raise LookupError("the query returned no row")
+    return row[0]

@@ -1,24 +1,19 @@
 """`dom360db demo`: two demo tenants, a conversation each, and what each tenant can see.
 
 Runs as the connecting (admin) role, but every tenant-side step runs inside a transaction that
-switches to the app role (`SET LOCAL ROLE dom360_app`) and sets the tenant, as a backend would.
+switches to the app role (the configured `app_role`) and sets the tenant, as a backend would.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import psycopg
 
-from dom360db.queries import named_queries
-
-Echo = Callable[[str], None]
-
-
-def q(name: str) -> str:
-    return named_queries("demo.sql")[name]
+from dom360db.connect import scalar
+from dom360db.progress import Progress
+from dom360db.queries import query
 
 
 @dataclass(frozen=True)
@@ -44,15 +39,15 @@ TENANTS = (
 
 
 def _tenant(conn: psycopg.Connection, t: DemoTenant) -> tuple[uuid.UUID, bool]:
-    row = conn.execute(q("find_tenant"), {"slug": t.slug}).fetchone()
+    row = conn.execute(query("demo.find_tenant"), {"slug": t.slug}).fetchone()
     if row:
         return row[0], False
-    return conn.execute(q("create_tenant"), {"name": t.name, "slug": t.slug}).fetchone()[0], True  # type: ignore[index]
+    return scalar(conn, query("demo.create_tenant"), {"name": t.name, "slug": t.slug}), True
 
 
-def _as_app(conn: psycopg.Connection, tenant_id: uuid.UUID) -> None:
-    conn.execute(q("act_as_app"))
-    conn.execute(q("set_tenant"), {"tenant_id": tenant_id})
+def _as_app(conn: psycopg.Connection, tenant_id: uuid.UUID, app_role: str) -> None:
+    conn.execute(query("demo.act_as_app"), {"app_role": app_role})
+    conn.execute(query("common.set_tenant"), {"tenant_id": tenant_id})
 
 
 @dataclass(frozen=True)
@@ -64,7 +59,7 @@ class Seen:
     usage: list[tuple[object, ...]]
 
 
-def run(conn: psycopg.Connection, echo: Echo) -> dict[str, Seen]:
+def run(conn: psycopg.Connection, echo: Progress, app_role: str) -> dict[str, Seen]:
     """Seed the demo (idempotent) and return what each tenant sees, by slug."""
     ids: dict[str, uuid.UUID] = {}
     for t in TENANTS:
@@ -73,12 +68,12 @@ def run(conn: psycopg.Connection, echo: Echo) -> dict[str, Seen]:
         ids[t.slug] = tid
         if created:
             with conn.transaction():
-                _as_app(conn, tid)
-                inbox = conn.execute(q("inbox")).fetchone()[0]  # type: ignore[index]
-                conn.execute(q("user"), {"email": t.user_email, "name": t.user_email.split("@")[0].title()})
-                conv = conn.execute(q("conversation"), {"inbox_id": inbox, "external_id": t.customer}).fetchone()[0]  # type: ignore[index]
+                _as_app(conn, tid, app_role)
+                inbox = scalar(conn, query("demo.inbox"))
+                conn.execute(query("demo.user"), {"email": t.user_email, "name": t.user_email.split("@")[0].title()})
+                conv = scalar(conn, query("demo.conversation"), {"inbox_id": inbox, "external_id": t.customer})
                 for n, (role, content, tin, tout) in enumerate(t.chat):
-                    conn.execute(q("message"), {"conversation_id": conv, "role": role, "content": content,
+                    conn.execute(query("demo.message"), {"conversation_id": conv, "role": role, "content": content,
                                                 "input_tokens": tin, "output_tokens": tout,
                                                 "request_id": f"demo-{t.slug}-{n}"})
             echo(f"seeded tenant {t.slug} ({tid})")
@@ -87,8 +82,8 @@ def run(conn: psycopg.Connection, echo: Echo) -> dict[str, Seen]:
     seen: dict[str, Seen] = {}
     for slug, tid in ids.items():
         with conn.transaction(force_rollback=True):
-            _as_app(conn, tid)
-            seen[slug] = Seen(conn.execute(q("visible_conversations")).fetchall(),
-                              conn.execute(q("visible_messages")).fetchall(),
-                              conn.execute(q("visible_usage")).fetchall())
+            _as_app(conn, tid, app_role)
+            seen[slug] = Seen(conn.execute(query("demo.visible_conversations")).fetchall(),
+                              conn.execute(query("demo.visible_messages")).fetchall(),
+                              conn.execute(query("demo.visible_usage")).fetchall())
     return seen

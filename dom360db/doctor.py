@@ -1,6 +1,6 @@
 """`dom360db doctor`: the security posture of a live database, as findings a DBA can act on.
 
-Every check is a query in `doctor.sql` returning one row per finding; the migration state (pending or
+Every check is a query in `sql/queries/doctor.sql` returning one row per finding; the migration state (pending or
 edited files) is checked here against the package's own files.
 """
 
@@ -13,11 +13,11 @@ from typing import Any
 import psycopg
 
 from dom360db import catalog, migrate
-from dom360db.connect import error_line
+from dom360db.connect import error_line, scalar
 from dom360db.queries import named_queries
 from dom360db.sqlfiles import SqlFile
 
-CHECKS_FILE = "doctor.sql"
+CHECKS_FILE = "doctor"
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ def run(conn: psycopg.Connection, params: Mapping[str, Any], files: Sequence[Sql
     catalog and sql/catalog.txt is a `schema_drift` finding (a half-upgraded or hand-altered database).
     """
     findings: list[Finding] = []
-    if conn.execute("SELECT to_regnamespace('dom360') IS NULL").fetchone()[0]:  # type: ignore[index]
+    if scalar(conn, "SELECT to_regnamespace('dom360') IS NULL"):
         return [Finding("schema", "schema dom360", "does not exist", "run dom360db migrate")]
     states = migrate.status(files, migrate.applied_files(conn))
     behind = any(st.state in ("pending", "changed") for st in states)

@@ -35,13 +35,14 @@ import socket
 import stat
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from dom360db.errors import Dom360Error
+from dom360db.progress import Progress
 
 HOST = "127.0.0.1"
 SUPERUSER = "postgres"
@@ -58,7 +59,6 @@ _START_TIMEOUT_S = 60
 _LOCK_TIMEOUT_S = 120
 _LOG_TAIL_LINES = 3
 
-Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from psycopg.rows import dict_row
 
 from dom360db.client.errors import CONTRACT, NO_TENANT_MESSAGE, Dom360ClientError, TenantNotSet
 from dom360db.client.rows import NULLABLE_SCALARS, ROWS, AgentType, Role, Stage
-from dom360db.queries import named_queries
+from dom360db.queries import query
 
 #: App-executable functions that are not API: the guard every function calls first.
 INTERNAL = {"require_tenant", "raise_no_tenant"}
@@ -64,7 +64,7 @@ class Function:
 def load(conn: psycopg.Connection, role: str) -> list[Function]:
     """The app role's functions, from the catalog."""
     with conn.cursor(row_factory=dict_row) as cur:
-        rows = cur.execute(named_queries("gen_types.sql")["app_functions"], {"role": role}).fetchall()
+        rows = cur.execute(query("gen_types.app_functions"), {"role": role}).fetchall()
     out = []
     for r in rows:
         if r["name"] in INTERNAL:

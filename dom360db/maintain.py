@@ -15,6 +15,7 @@ from typing import Any
 import psycopg
 
 from dom360db import doctor, partitions
+from dom360db.progress import Progress
 from dom360db.queries import query
 from dom360db.sqlfiles import SqlFile
 
@@ -30,7 +31,7 @@ class Maintenance:
 
 
 def run(conn: psycopg.Connection, params: Mapping[str, Any], files: Sequence[SqlFile], *, months_ahead: int,
-        lock_timeout_ms: int, attempts: int, report: partitions.Report = lambda s: None) -> Maintenance:
+        lock_timeout_ms: int, attempts: int, report: Progress = lambda s: None) -> Maintenance:
     """One maintenance pass on an autocommit connection (a superuser or a member of the owner role), under
     the maintenance lock (`runlock.held(dsn, LOCK_TABLE, …)`, held by the caller)."""
     done = Maintenance()
@@ -39,7 +40,7 @@ def run(conn: psycopg.Connection, params: Mapping[str, Any], files: Sequence[Sql
         partitions.ensure(conn, table, months, lock_timeout_ms=lock_timeout_ms, attempts=attempts,
                           outcome=done.partitions, report=report)
     t0 = time.perf_counter()
-    conn.execute(query("refresh_summary"))
+    conn.execute(query("migrate.refresh_summary"))
     done.refresh_s = time.perf_counter() - t0
     done.findings = doctor.run(conn, params, files)
     return done

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import getpass
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,13 +26,13 @@ from psycopg import errors
 from psycopg.types.json import Jsonb
 
 from dom360db import __version__, runlock, shipped
-from dom360db.connect import connect, describe, error_line
+from dom360db.connect import connect, describe, error_line, scalar
 from dom360db.errors import Dom360Error
+from dom360db.progress import Progress
 from dom360db.queries import query
 from dom360db.sqlfiles import SqlFile, Statement, split_statements
 
 State = Literal["applied", "pending", "changed", "missing"]
-Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -64,9 +64,9 @@ class FileStatus:
 
 def applied_files(conn: psycopg.Connection) -> dict[str, Applied]:
     """The latest application of every file, by path (empty when the runner never ran here)."""
-    if not conn.execute(query("meta_exists")).fetchone()[0]:  # type: ignore[index]
+    if not scalar(conn, query("migrate.meta_exists")):
         return {}
-    return {row[2]: Applied(*row) for row in conn.execute(query("applied"))}
+    return {row[2]: Applied(*row) for row in conn.execute(query("migrate.applied"))}
 
 
 def status(files: Sequence[SqlFile], applied: dict[str, Applied]) -> list[FileStatus]:
@@ -137,7 +137,7 @@ def migration_lock(dsn: str, timeout_s: float, progress: Progress) -> Iterator[N
             try:
                 with conn.transaction():
                     for name in ("meta_schema", "meta_run_lock", "meta_run_lock_comment"):
-                        conn.execute(query(name))
+                        conn.execute(query(f"migrate.{name}"))
                 break
             except (psycopg.errors.UniqueViolation, psycopg.errors.DuplicateObject,
                     psycopg.errors.DuplicateTable, psycopg.errors.DuplicateSchema):
@@ -161,7 +161,7 @@ def _bootstrap(conn: psycopg.Connection) -> None:
     with conn.transaction():
         for name in ("meta_schema", "meta_comment", "meta_table", "meta_table_comment",
                      "meta_columns_comment", "meta_versioned_unique"):
-            conn.execute(query(name))
+            conn.execute(query(f"migrate.{name}"))
 
 
 def _fail(f: SqlFile, line: int, stmt: str, exc: psycopg.Error, applied_before: bool) -> Dom360Error:
@@ -182,9 +182,9 @@ def _fail(f: SqlFile, line: int, stmt: str, exc: psycopg.Error, applied_before: 
 
 
 def _record(conn: psycopg.Connection, f: SqlFile, elapsed_ms: float) -> None:
-    conn.execute(query("reset_role"))  # a file's SET LOCAL ROLE must not decide who records it
+    conn.execute(query("migrate.reset_role"))  # a file's SET LOCAL ROLE must not decide who records it
     conn.execute(
-        query("record"),
+        query("migrate.record"),
         {
             "kind": f.kind,
             "version": f.version,
@@ -218,7 +218,7 @@ def _apply_once(conn: psycopg.Connection, f: SqlFile, statements: list[Statement
         try:
             with conn.transaction():
                 if lock_timeout_ms is not None:  # a file's own SET LOCAL lock_timeout still wins
-                    conn.execute(query("file_lock_timeout"), {"ms": str(lock_timeout_ms)})
+                    conn.execute(query("migrate.file_lock_timeout"), {"ms": str(lock_timeout_ms)})
                 for st in statements:
                     try:
                         conn.execute(st.sql)
@@ -231,7 +231,7 @@ def _apply_once(conn: psycopg.Connection, f: SqlFile, statements: list[Statement
             raise Dom360Error(f"{f.path}: {error_line(exc)}; nothing from this file was applied") from exc
         return
     if lock_timeout_ms is not None:
-        conn.execute(query("session_lock_timeout"), {"ms": str(lock_timeout_ms)})
+        conn.execute(query("migrate.session_lock_timeout"), {"ms": str(lock_timeout_ms)})
     for n, st in enumerate(statements):
         for attempt in range(1, attempts + 1):  # statement by statement: the ones before it stay applied
             try:
@@ -244,7 +244,7 @@ def _apply_once(conn: psycopg.Connection, f: SqlFile, statements: list[Statement
                 time.sleep(RETRY_PAUSE_S * attempt)
             except psycopg.Error as exc:
                 raise _fail(f, st.line, st.sql, exc, n > 0) from exc
-    conn.execute(query("reset_session"))  # a SET (ROLE) in the file must not leak into the next one
+    conn.execute(query("migrate.reset_session"))  # a SET (ROLE) in the file must not leak into the next one
     with conn.transaction():
         _record(conn, f, (time.perf_counter() - t0) * 1000)
 
@@ -305,12 +305,12 @@ def migrate(dsn: str, files: Sequence[SqlFile], *, lock_timeout_s: float = 300.0
                 ms = apply_file(conn, f, lock_timeout_ms=ddl_lock_timeout_ms, attempts=attempts, progress=progress)
                 done.append((f, ms))
                 progress(f"applied {f.path} ({ms:.0f} ms)")
-            if (conn.execute(query("has_secure_database")).fetchone()[0]  # type: ignore[index]
-                    and conn.execute(query("secure_database")).fetchone()[0] is False):  # type: ignore[index]
+            if (scalar(conn, query("migrate.has_secure_database"))
+                    and scalar(conn, query("migrate.secure_database")) is False):
                 progress("warning: TEMPORARY on this database could not be revoked from the app role (migrate "
                          "as the database owner or a superuser); dom360db doctor reports it")
             if months_ahead is not None:
-                created = conn.execute(query("ensure_partitions"), {"months_ahead": months_ahead}).fetchone()[0]  # type: ignore[index]
+                created = scalar(conn, query("migrate.ensure_partitions"), {"months_ahead": months_ahead})
                 if created:
                     progress(f"created {created} partition(s) of dom360.messages")
         finally:

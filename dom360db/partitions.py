@@ -7,14 +7,14 @@ retries a month whose lock was not granted in time, and reports.
 
 Retention detaches a partition, then drops it (unless `detach_only`). `DETACH … CONCURRENTLY` never blocks
 writers, but PostgreSQL refuses it on a table with a default partition, which `dom360.messages` has (see the
-README, "Partitions"): there a plain DETACH runs, which needs a moment of ACCESS EXCLUSIVE on the parent; it
+docs/operations.md, "Partitions"): there a plain DETACH runs, which needs a moment of ACCESS EXCLUSIVE on the parent; it
 waits at most `lock_timeout` (queued writers wait behind it no longer than that), then gives up and retries.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -22,18 +22,12 @@ from datetime import date, datetime
 import psycopg
 from psycopg import errors, sql
 
+from dom360db.connect import scalar
 from dom360db.errors import Dom360Error
-from dom360db.queries import named_queries
-
-Advance = Callable[[], None]
-Report = Callable[[str], None]
+from dom360db.progress import Progress, Step
+from dom360db.queries import query
 
 RETRY_PAUSE_S = 0.5
-
-
-def query(name: str) -> str:
-    """A named query of `partitions.sql` (also the maintain lock's)."""
-    return named_queries("partitions.sql")[name]
 
 
 @dataclass(frozen=True)
@@ -79,7 +73,7 @@ class Outcome:
 
 
 def tables(conn: psycopg.Connection) -> list[Table]:
-    return [Table(*row) for row in conn.execute(query("tables"))]
+    return [Table(*row) for row in conn.execute(query("partitions.tables"))]
 
 
 def table_named(conn: psycopg.Connection, name: str | None) -> list[Table]:
@@ -96,25 +90,26 @@ def table_named(conn: psycopg.Connection, name: str | None) -> list[Table]:
 
 
 def list_partitions(conn: psycopg.Connection, table: Table) -> list[Partition]:
-    return [Partition(*row) for row in conn.execute(query("list"), {"parent": table.parent})]
+    return [Partition(*row) for row in conn.execute(query("partitions.list"), {"parent": table.parent})]
 
 
 def missing_months(conn: psycopg.Connection, table: Table, months_ahead: int) -> list[date]:
-    return [r[0] for r in conn.execute(query("missing_months"), {"parent": table.parent, "months_ahead": months_ahead})]
+    args = {"parent": table.parent, "months_ahead": months_ahead}
+    return [r[0] for r in conn.execute(query("partitions.missing_months"), args)]
 
 
 def month_ddl(conn: psycopg.Connection, table: Table, month: date) -> str:
-    return conn.execute(query("month_ddl"), {"parent": table.parent, "month": month}).fetchone()[0]  # type: ignore[index]
+    return scalar(conn, query("partitions.month_ddl"), {"parent": table.parent, "month": month})
 
 
 @contextmanager
 def _bounded(conn: psycopg.Connection, lock_timeout_ms: int) -> Iterator[None]:
     with conn.transaction():
-        conn.execute(query("lock_timeout"), {"ms": str(lock_timeout_ms)})
+        conn.execute(query("partitions.lock_timeout"), {"ms": str(lock_timeout_ms)})
         yield
 
 
-def _with_retries(what: str, attempts: int, outcome: Outcome, report: Report, step: Callable[[], None]) -> None:
+def _with_retries(what: str, attempts: int, outcome: Outcome, report: Progress, step: Step) -> None:
     """Run `step`; when a lock was not granted within lock_timeout, pause and try again (up to `attempts`)."""
     for attempt in range(1, attempts + 1):
         try:
@@ -130,14 +125,14 @@ def _with_retries(what: str, attempts: int, outcome: Outcome, report: Report, st
 
 
 def ensure(conn: psycopg.Connection, table: Table, months: list[date], *, lock_timeout_ms: int, attempts: int,
-           outcome: Outcome, advance: Advance = lambda: None, report: Report = lambda s: None) -> None:
+           outcome: Outcome, advance: Step = lambda: None, report: Progress = lambda s: None) -> None:
     """Create the partition of each month (moving its rows out of the default partition), one transaction each."""
     for month in months:
         label = f"{table.parent} {month:%Y-%m}"
 
         def step(month: date = month, label: str = label) -> None:
             with _bounded(conn, lock_timeout_ms):
-                made = conn.execute(query("create_month"), {"parent": table.parent, "month": month}).fetchone()[0]  # type: ignore[index]
+                made = scalar(conn, query("partitions.create_month"), {"parent": table.parent, "month": month})
             if made:
                 outcome.created.append(label)
             else:
@@ -153,18 +148,18 @@ def _qualified(name: str) -> sql.Identifier:
 
 
 def expired(conn: psycopg.Connection, table: Table, keep_months: int) -> list[str]:
-    return [r[0] for r in conn.execute(query("expired"), {"parent": table.parent, "keep_months": keep_months})]
+    return [r[0] for r in conn.execute(query("partitions.expired"), {"parent": table.parent, "keep_months": keep_months})]
 
 
 def retain(conn: psycopg.Connection, table: Table, partitions: list[str], *, detach_only: bool, lock_timeout_ms: int,
-           attempts: int, outcome: Outcome, advance: Advance = lambda: None, report: Report = lambda s: None) -> None:
+           attempts: int, outcome: Outcome, advance: Step = lambda: None, report: Progress = lambda s: None) -> None:
     """Detach each partition (CONCURRENTLY when the server allows it), then drop it unless `detach_only`.
 
     `conn` must be in autocommit mode (DETACH … CONCURRENTLY cannot run inside a transaction block).
     """
     parent = _qualified(table.parent)
     concurrently = table.default_partition is None
-    pending = {r[0] for r in conn.execute(query("detach_pending"), {"parent": table.parent})}
+    pending = {r[0] for r in conn.execute(query("partitions.detach_pending"), {"parent": table.parent})}
     for name in partitions:
         part = _qualified(name)
 
@@ -174,7 +169,7 @@ def retain(conn: psycopg.Connection, table: Table, partitions: list[str], *, det
             if mode != "plain":  # FINALIZE completes an interrupted DETACH … CONCURRENTLY
                 stmt = sql.SQL("{} {}").format(stmt, sql.SQL(mode))
             if mode != "plain":  # outside a transaction block; the session setting bounds the wait
-                conn.execute(query("session_lock_timeout"), {"ms": str(lock_timeout_ms)})
+                conn.execute(query("migrate.session_lock_timeout"), {"ms": str(lock_timeout_ms)})
                 try:
                     conn.execute(stmt)
                 finally:
@@ -202,7 +197,7 @@ def retain(conn: psycopg.Connection, table: Table, partitions: list[str], *, det
 
 
 def default_rows(conn: psycopg.Connection) -> list[tuple[str, int, datetime | None, datetime | None]]:
-    return [tuple(r) for r in conn.execute(query("default_rows"))]  # type: ignore[misc]
+    return [tuple(r) for r in conn.execute(query("partitions.default_rows"))]  # type: ignore[misc]
 
 
 def human_bytes(n: int) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from dom360db.connect import scalar
 from dom360db.errors import Dom360Error
 
 COMMENTS = {
@@ -29,7 +30,7 @@ COMMENTS = {
 
 def ensure(conn: psycopg.Connection, params: Mapping[str, Any]) -> list[str]:
     """Create the missing group roles (autocommit connection); return one line per role created."""
-    superuser = conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()[0]  # type: ignore[index]
+    superuser = scalar(conn, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
     if not superuser:
         raise Dom360Error("dom360db roles needs a superuser (the backup role has BYPASSRLS, which only a superuser grants)")
     done: list[str] = []

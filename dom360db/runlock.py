@@ -54,7 +54,7 @@ class LockBusy(Dom360Error):
 
 
 def holder(conn: psycopg.Connection, table: str) -> Holder | None:
-    row = conn.execute(query("run_lock_holder"), {"table": table}).fetchone()
+    row = conn.execute(query("migrate.run_lock_holder"), {"table": table}).fetchone()
     return Holder(*row) if row else None
 
 
@@ -67,7 +67,7 @@ def held(dsn: str, table: str, *, wait_s: float, application_name: str, what: st
     lock = sql.SQL("LOCK TABLE {} IN EXCLUSIVE MODE NOWAIT").format(sql.Identifier(schema, name))
     conn = connect(dsn, autocommit=False, application_name=application_name)
     try:
-        conn.execute(query("no_idle_timeout"))
+        conn.execute(query("migrate.no_idle_timeout"))
         conn.commit()
         deadline = time.monotonic() + wait_s
         told = False

@@ -18,20 +18,15 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import psycopg
 
-from dom360db.connect import error_line
+from dom360db.connect import error_line, scalar
 from dom360db.errors import Dom360Error
-from dom360db.queries import named_queries
-
-Advance = Callable[[], None]
-
-
-def _q(name: str) -> str:
-    return named_queries("secrets.sql")[name]
+from dom360db.progress import Step
+from dom360db.queries import query
 
 
 @dataclass
@@ -76,22 +71,22 @@ def key_from_env(variable: str, which: str) -> str:
 
 def prepare_session(conn: psycopg.Connection, new_key: str) -> None:
     """Keep bind parameters out of the server log when allowed; refuse an unusable new key up front."""
-    conn.execute(_q("quiet_parameter_logging"))
+    conn.execute(query("secrets.quiet_parameter_logging"))
     try:
-        conn.execute(_q("check_key"), {"key": new_key})
+        conn.execute(query("secrets.check_key"), {"key": new_key})
     except psycopg.Error as exc:
         raise Dom360Error(f"the new key is refused: {error_line(exc)}") from exc
 
 
 def count_tenants(conn: psycopg.Connection) -> int:
-    return conn.execute(_q("tenant_count")).fetchone()[0]  # type: ignore[index]
+    return scalar(conn, query("secrets.tenant_count"))
 
 
 def tenant_ids(conn: psycopg.Connection, batch_size: int) -> Iterator[uuid.UUID]:
     """Every tenant id in order, fetched `batch_size` at a time."""
     after: uuid.UUID | None = None
     while True:
-        page = [r[0] for r in conn.execute(_q("tenant_page"), {"after": after, "limit": batch_size})]
+        page = [r[0] for r in conn.execute(query("secrets.tenant_page"), {"after": after, "limit": batch_size})]
         yield from page
         if len(page) < batch_size:
             return
@@ -99,7 +94,7 @@ def tenant_ids(conn: psycopg.Connection, batch_size: int) -> Iterator[uuid.UUID]
 
 
 def rotate(conn: psycopg.Connection, old_key: str, new_key: str, *, batch_size: int = 500,
-           advance: Advance = lambda: None) -> Rotation:
+           advance: Step = lambda: None) -> Rotation:
     """Re-encrypt every tenant's secrets from `old_key` to `new_key`, one transaction per tenant.
 
     `conn` is in autocommit mode. `advance` is called after each tenant's commit.
@@ -110,8 +105,8 @@ def rotate(conn: psycopg.Connection, old_key: str, new_key: str, *, batch_size: 
     for tenant in tenant_ids(conn, batch_size):
         try:
             with conn.transaction():
-                conn.execute(_q("set_tenant"), {"tenant_id": tenant})
-                rotated, already = conn.execute(_q("rotate"), {"old_key": old_key, "new_key": new_key}).fetchone()  # type: ignore[misc]
+                conn.execute(query("common.set_tenant_id"), {"tenant_id": tenant})
+                rotated, already = conn.execute(query("secrets.rotate"), {"old_key": old_key, "new_key": new_key}).fetchone()  # type: ignore[misc]
         except psycopg.Error as exc:
             raise Dom360Error(
                 f"tenant {tenant}: {error_line(exc)}; it is unchanged, and the {out.tenants} tenant(s) before it "
@@ -124,14 +119,14 @@ def rotate(conn: psycopg.Connection, old_key: str, new_key: str, *, batch_size: 
 
 
 def verify(conn: psycopg.Connection, key: str, *, batch_size: int = 500,
-           advance: Advance = lambda: None) -> Verification:
+           advance: Step = lambda: None) -> Verification:
     """Check that every secret of every tenant decrypts with `key`; writes nothing."""
     out = Verification()
     for tenant in tenant_ids(conn, batch_size):
         try:
             with conn.transaction():
-                conn.execute(_q("set_tenant"), {"tenant_id": tenant})
-                checked, failed = conn.execute(_q("verify"), {"key": key}).fetchone()  # type: ignore[misc]
+                conn.execute(query("common.set_tenant_id"), {"tenant_id": tenant})
+                checked, failed = conn.execute(query("secrets.verify"), {"key": key}).fetchone()  # type: ignore[misc]
         except psycopg.Error as exc:
             raise Dom360Error(f"tenant {tenant}: {error_line(exc)}") from exc
         out.tenants += 1

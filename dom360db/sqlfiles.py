@@ -4,6 +4,7 @@ Layout (all under `sql/`):
 - `schema/NNNN_name.sql`: versioned, forward-only; applied once, in order; never edited once applied.
 - `functions/*.sql`, then `policies/*.sql`: repeatable; re-applied whenever their rendered text changes.
 - `partitions/*.sql`: Jinja templates rendered on demand (not applied by `migrate` directly).
+- `queries/<module>.sql`: the named queries the Python side runs (the registry of `dom360db.queries`); not migrations.
 
 A file whose first line is `-- dom360:no-transaction` runs statement by statement in autocommit
 (for `CREATE INDEX CONCURRENTLY` and friends); every other file runs in one transaction.
@@ -20,6 +21,7 @@ from typing import Any, Literal
 
 import jinja2
 import jinja2.meta
+import pglast.parser
 
 from dom360db.errors import Dom360Error
 
@@ -136,79 +138,34 @@ class Statement:
     sql: str
 
 
-_DOLLAR_TAG = re.compile(r"\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$")
+_COMMENTS = ("SQL_COMMENT", "C_COMMENT")
+_SEMICOLON = "ASCII_59"
 
 
 def split_statements(text: str) -> list[Statement]:
-    """Split SQL text on top-level semicolons.
+    """Split SQL text on top-level semicolons, with PostgreSQL's own scanner (pglast).
 
-    Understands -- and nested /* */ comments, '…' and E'…' strings, "…" identifiers and $tag$ bodies.
-    Statements that are only comments are dropped. (SQL-standard `BEGIN ATOMIC … END` bodies are not
-    supported: use dollar-quoted bodies.)
+    Comments, '…' and E'…' strings, "…" identifiers and $tag$ bodies are the scanner's business. A statement
+    starts at its first token (comments before it are dropped, and so are statements that are only comments)
+    and its line is that token's. Text the scanner refuses (an unterminated string or comment) is left to
+    the server as one statement, which reports the error with its position. (SQL-standard `BEGIN ATOMIC … END`
+    bodies are not supported: use dollar-quoted bodies.)
     """
+    try:
+        tokens = [tok for tok in pglast.parser.scan(text) if tok.name not in _COMMENTS]
+    except pglast.parser.ParseError:
+        body = text.strip()
+        return [Statement(text.count("\n", 0, text.index(body)) + 1, body)] if body else []
     out: list[Statement] = []
-    i, n = 0, len(text)
-    has_code = False
-    code_start = 0
-
-    def flush(end: int) -> None:
-        nonlocal has_code
-        if has_code:
-            chunk = text[code_start:end].strip()
-            out.append(Statement(text.count("\n", 0, code_start) + 1, chunk))
-        has_code = False
-
-    def mark(pos: int) -> None:
-        nonlocal has_code, code_start
-        if not has_code:
-            has_code, code_start = True, pos
-
-    while i < n:
-        c = text[i]
-        if c == "-" and text.startswith("--", i):
-            j = text.find("\n", i)
-            i = n if j < 0 else j + 1
-        elif c == "/" and text.startswith("/*", i):
-            depth, i = 1, i + 2
-            while i < n and depth:
-                if text.startswith("/*", i):
-                    depth, i = depth + 1, i + 2
-                elif text.startswith("*/", i):
-                    depth, i = depth - 1, i + 2
-                else:
-                    i += 1
-        elif c == "'":
-            mark(i)
-            escapes = i > 0 and text[i - 1] in "eE" and (i < 2 or not (text[i - 2].isalnum() or text[i - 2] == "_"))
-            i += 1
-            while i < n:
-                if escapes and text[i] == "\\":
-                    i += 2
-                elif text[i] == "'":
-                    if text.startswith("''", i):
-                        i += 2
-                    else:
-                        i += 1
-                        break
-                else:
-                    i += 1
-        elif c == '"':
-            mark(i)
-            j = text.find('"', i + 1)
-            while j >= 0 and text.startswith('""', j):
-                j = text.find('"', j + 2)
-            i = n if j < 0 else j + 1
-        elif c == "$" and (m := _DOLLAR_TAG.match(text, i)) and not (i > 0 and (text[i - 1].isalnum() or text[i - 1] == "_")):
-            mark(i)
-            tag = m.group(0)
-            j = text.find(tag, m.end())
-            i = n if j < 0 else j + len(tag)
-        elif c == ";":
-            flush(i + 1)
-            i += 1
-        else:
-            if not c.isspace():
-                mark(i)
-            i += 1
-    flush(n)
+    start: int | None = None
+    for tok in tokens:
+        if start is None:
+            if tok.name == _SEMICOLON:
+                continue
+            start = tok.start
+        if tok.name == _SEMICOLON:
+            out.append(Statement(text.count("\n", 0, start) + 1, text[start:tok.end + 1].strip()))
+            start = None
+    if start is not None:
+        out.append(Statement(text.count("\n", 0, start) + 1, text[start:].strip()))
     return out

@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 import psycopg
 from psycopg import sql
 
-from dom360db.connect import error_line
+from dom360db.connect import error_line, scalar
 from dom360db.errors import Dom360Error
-from dom360db.tenant_export import Tenant, find_tenant, q, set_tenant, skip, tenant_tables
-
-Advance = Callable[[int], None]
+from dom360db.progress import Advance
+from dom360db.queries import composed
+from dom360db.tenant_export import Tenant, find_tenant, set_tenant, skip, tenant_tables
 
 
 @dataclass
@@ -49,26 +49,27 @@ def delete_tenant(conn: psycopg.Connection, slug: str, confirm: str, *, batch_si
     out = Erasure(tenant)
     with conn.transaction():
         set_tenant(conn, tenant.id)
-        start(sum(conn.execute(q("count_rows", table=sql.Identifier(t.name), tenant_column=sql.Identifier(t.tenant_column),
-                                 skip=skip(t)),
-                               {"tenant_id": tenant.id}).fetchone()[0]  # type: ignore[index]
+        start(sum(scalar(conn, composed("lifecycle.count_rows", table=sql.Identifier(t.name),
+                                        tenant_column=sql.Identifier(t.tenant_column), skip=skip(t)),
+                         {"tenant_id": tenant.id})
                   for t in tenant_tables(conn) if t.name not in ("tenants", "account_vars", "audit_log")))
     try:
         while True:
             with conn.transaction():
-                row = conn.execute(q("erase_batch"), {"tenant_id": tenant.id, "batch_size": batch_size}).fetchone()
+                args = {"tenant_id": tenant.id, "batch_size": batch_size}
+                row = conn.execute(composed("lifecycle.erase_batch"), args).fetchone()
             if row is None:
                 break
             out.deleted[row[0]] = out.deleted.get(row[0], 0) + row[1]
             out.batches += 1
             advance(row[1])
         with conn.transaction():
-            conn.execute(q("erase_finish"), {"tenant_id": tenant.id})
+            conn.execute(composed("lifecycle.erase_finish"), {"tenant_id": tenant.id})
     except psycopg.Error as exc:
         raise Dom360Error(f"erase of tenant {slug} interrupted: {error_line(exc)}; the tenant is closed and partly "
                           "erased: run the same command again to finish") from exc
     try:
-        conn.execute(q("refresh_summary"))
+        conn.execute(composed("lifecycle.refresh_summary"))
         out.summary_refreshed = "monthly summary refreshed"
     except psycopg.errors.InsufficientPrivilege:
         out.summary_refreshed = ("the monthly summary still shows it until the next `dom360db refresh` "
@@ -84,7 +85,7 @@ def forget_customer(conn: psycopg.Connection, slug: str, external_id: str) -> tu
     try:
         with conn.transaction():
             set_tenant(conn, tenant.id)
-            conversations, messages = conn.execute(q("forget_customer"), {"external_id": external_id}).fetchone()  # type: ignore[misc]
+            conversations, messages = conn.execute(composed("client.forget_customer"), {"external_id": external_id}).fetchone()  # type: ignore[misc]
     except psycopg.Error as exc:
         raise Dom360Error(f"forget-customer refused, nothing erased: {error_line(exc)}") from exc
     return tenant, conversations, messages

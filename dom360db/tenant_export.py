@@ -32,8 +32,10 @@ import psycopg
 from psycopg import sql
 
 from dom360db import __version__
+from dom360db.connect import scalar
 from dom360db.errors import Dom360Error
-from dom360db.queries import named_queries
+from dom360db.progress import Advance
+from dom360db.queries import composed
 
 FORMAT = "dom360db-tenant-export/2"
 #: The format before the manifest's `lifecycle` list (the moves were then lines of audit_log.jsonl): still read.
@@ -44,13 +46,6 @@ MANIFEST = "manifest.json"
 #: Derived from other tables, hence not exported: rebuilt by `dom360db refresh` after an import.
 DERIVED = ["mv_tenant_consumption_summary"]
 
-Advance = Callable[[int], None]
-
-
-def q(name: str, **identifiers: sql.Composable) -> sql.Composed | sql.SQL:
-    """The named query of lifecycle.sql, its {placeholders} filled with psycopg.sql objects."""
-    text = sql.SQL(named_queries("lifecycle.sql")[name])  # type: ignore[arg-type]
-    return text.format(**identifiers) if identifiers else text
 
 
 @dataclass(frozen=True)
@@ -76,25 +71,25 @@ class Tenant:
 
 
 def tenant_tables(conn: psycopg.Connection) -> list[TenantTable]:
-    return [TenantTable(*row) for row in conn.execute(q("tenant_tables"))]
+    return [TenantTable(*row) for row in conn.execute(composed("lifecycle.tenant_tables"))]
 
 
 def find_tenant(conn: psycopg.Connection, slug: str) -> Tenant:
     """The tenant with this slug, any status; one clear line when there is none."""
-    rows = [r for r in conn.execute(q("lookup_tenants"), {"slug": slug, "id": None}) if r[1] == slug]
+    rows = [r for r in conn.execute(composed("lifecycle.lookup_tenants"), {"slug": slug, "id": None}) if r[1] == slug]
     if not rows:
         raise Dom360Error(f"unknown tenant slug {slug!r}")
     return Tenant(*rows[0])
 
 
 def set_tenant(conn: psycopg.Connection, tenant_id: uuid.UUID) -> None:
-    conn.execute(q("set_tenant"), {"tenant_id": tenant_id})
+    conn.execute(composed("common.set_tenant_id"), {"tenant_id": tenant_id})
 
 
 def schema_versions(conn: psycopg.Connection) -> list[int]:
     try:
         with conn.transaction():
-            return list(conn.execute(q("schema_versions")).fetchone()[0])  # type: ignore[index]
+            return list(scalar(conn, composed("lifecycle.schema_versions")))
     except psycopg.errors.UndefinedTable as exc:
         raise Dom360Error("not a dom360 database: no dom360db_meta.applied_files (run dom360db migrate)") from exc
     except psycopg.errors.InsufficientPrivilege as exc:
@@ -103,14 +98,14 @@ def schema_versions(conn: psycopg.Connection) -> list[int]:
 
 def audit(conn: psycopg.Connection, tenant_id: uuid.UUID, operation: str, changes: dict[str, Any]) -> dict[str, Any]:
     """Append a lifecycle record to the audit log; the row, as an export writes it (with portable_session set)."""
-    row = conn.execute(q("audit"), {"tenant_id": tenant_id, "operation": operation,
-                                    "changes": json.dumps(changes)}).fetchone()
-    return json.loads(row[0])  # type: ignore[index]
+    row = scalar(conn, composed("lifecycle.audit"), {"tenant_id": tenant_id, "operation": operation,
+                                                     "changes": json.dumps(changes)})
+    return json.loads(row)  # type: ignore[no-any-return]
 
 
 def skip(t: TenantTable) -> sql.Composable:
     """The rows of `t` that its file leaves out: the audit log's records of moves (query `move`)."""
-    return q("move") if t.name == "audit_log" else sql.SQL("false")
+    return composed("lifecycle.move") if t.name == "audit_log" else sql.SQL("false")
 
 
 def prepare_dir(out: Path) -> None:
@@ -180,19 +175,21 @@ def _export(conn: psycopg.Connection, slug: str, out: Path, *, source: str, key:
     conn.read_only = True
     try:
         with conn.transaction():
-            conn.execute(q("portable_session"))
+            conn.execute(composed("lifecycle.portable_session"))
             set_tenant(conn, tenant.id)
             if key is not None:
-                conn.execute(q("set_key"), {"key": key})
-            counts = {t.name: conn.execute(q("count_rows", table=sql.Identifier(t.name),
-                                             tenant_column=sql.Identifier(t.tenant_column), skip=skip(t)),
-                                           {"tenant_id": tenant.id}).fetchone()[0]  # type: ignore[index]
+                conn.execute(composed("lifecycle.set_key"), {"key": key})
+            counts = {t.name: scalar(conn, composed("lifecycle.count_rows", table=sql.Identifier(t.name),
+                                                    tenant_column=sql.Identifier(t.tenant_column), skip=skip(t)),
+                                     {"tenant_id": tenant.id})
                       for t in tables}
             start(sum(counts.values()))
-            months = [m.isoformat() for m in conn.execute(q("message_months"), {"tenant_id": tenant.id}).fetchone()[0]]  # type: ignore[index]
+            found = scalar(conn, composed("lifecycle.message_months"), {"tenant_id": tenant.id})
+            months = [m.isoformat() for m in found]
             for t in tables:
                 entries.append(_copy_table(conn, t, tenant.id, out, counts[t.name], advance, decrypt=key is not None))
-            moves = [json.loads(r[0]) for r in conn.execute(q("moves", move=q("move")), {"tenant_id": tenant.id})]
+            moves = [json.loads(r[0]) for r in conn.execute(composed("lifecycle.moves", move=composed("lifecycle.move")),
+                                                             {"tenant_id": tenant.id})]
     finally:
         conn.isolation_level = None
         conn.read_only = None
@@ -211,7 +208,7 @@ def _export(conn: psycopg.Connection, slug: str, out: Path, *, source: str, key:
         "lifecycle": moves,
     }
     with conn.transaction():  # the EXPORT record and the manifest that carries it: both or neither
-        conn.execute(q("portable_session"))
+        conn.execute(composed("lifecycle.portable_session"))
         set_tenant(conn, tenant.id)
         moves.append(audit(conn, tenant.id, "EXPORT", {"rows": sum(e["rows"] for e in entries),
                                                        "tables": len(entries), "format": FORMAT}))
@@ -228,8 +225,9 @@ def _copy_table(conn: psycopg.Connection, t: TenantTable, tenant_id: uuid.UUID, 
         columns = sql.SQL(", ").join(
             sql.SQL("dom360.decrypt_sensitive_field(d.{0}) AS {0}" if is_secret(c) else "d.{0}").format(sql.Identifier(c))
             for c in t.columns)
-    stmt = q("copy_out", columns=columns, table=sql.Identifier(t.name), tenant_column=sql.Identifier(t.tenant_column),
-             tenant_id=sql.Literal(str(tenant_id)), skip=skip(t), key=sql.SQL(", ").join(map(sql.Identifier, t.key_columns)))
+    stmt = composed("lifecycle.copy_out", columns=columns, table=sql.Identifier(t.name),
+                    tenant_column=sql.Identifier(t.tenant_column), tenant_id=sql.Literal(str(tenant_id)), skip=skip(t),
+                    key=sql.SQL(", ").join(map(sql.Identifier, t.key_columns)))
     path = out / t.file
     with path.open("wb") as f, conn.cursor().copy(stmt) as copy:
         for block in copy:

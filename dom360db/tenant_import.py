@@ -7,7 +7,7 @@ tenant's id nor its slug exists there, nor an audit trail of that id (a tenant e
 Then one transaction, with the tenant set: each file is copied (`COPY … FROM STDIN`, streamed) into a
 temporary table and inserted from there in load order (`dom360.tenant_tables()`), keeping every id:
 - conversations and messages go through the messages trigger, the write path of every message, in waves
-  (see lifecycle.sql, conversation_waves): it numbers the messages again, and the import checks that the
+  (see sql/queries/lifecycle.sql, conversation_waves): it numbers the messages again, and the import checks that the
   numbers, inbox and ids are the exported ones; each conversation is then set to its exported state;
 - the consumption counters the trigger wrote are replaced by the exported ones (they are billing figures and
   may count messages that were since forgotten);
@@ -35,8 +35,10 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from dom360db.connect import error_line
+from dom360db.connect import error_line, scalar
 from dom360db.errors import Dom360Error
+from dom360db.progress import Advance
+from dom360db.queries import composed
 from dom360db.tenant_export import (
     FORMAT,
     FORMAT_1,
@@ -45,7 +47,6 @@ from dom360db.tenant_export import (
     SECRETS_PLAINTEXT,
     audit,
     is_secret,
-    q,
     schema_versions,
     set_tenant,
     tenant_tables,
@@ -54,7 +55,6 @@ from dom360db.tenant_export import (
 CHUNK = 1 << 20
 #: Messages per step of the conversation waves (whole conversations): one progress tick each.
 WAVE_STEP = 20_000
-Advance = Callable[[int], None]
 
 
 def read_manifest(src: Path) -> dict[str, Any]:
@@ -152,13 +152,13 @@ def check_target(conn: psycopg.Connection, manifest: dict[str, Any]) -> None:
             raise Dom360Error(f"the target has no {what}: it is not a dom360 database of the same or a newer schema")
     tenant = manifest["tenant"]
     tid = uuid.UUID(tenant["id"])
-    for row in conn.execute(q("lookup_tenants"), {"slug": tenant["slug"], "id": tid}):
+    for row in conn.execute(composed("lifecycle.lookup_tenants"), {"slug": tenant["slug"], "id": tid}):
         which = "id" if row[0] == tid else "slug"
         raise Dom360Error(f"the target already has a tenant with {which} "
                           f"{tenant['id'] if which == 'id' else tenant['slug']!r} (status {row[3]}): refused")
     with conn.transaction():
         set_tenant(conn, tid)
-        if conn.execute(q("audit_rows_exist"), {"tenant_id": tid}).fetchone()[0]:  # type: ignore[index]
+        if scalar(conn, composed("lifecycle.audit_rows_exist"), {"tenant_id": tid}):
             raise Dom360Error(f"the target holds the audit trail of an erased tenant with id {tid}: refused "
                               "(its history would mix with the imported one)")
 
@@ -181,25 +181,25 @@ def import_tenant(conn: psycopg.Connection, src: Path, *, key: str | None = None
     tenant = manifest["tenant"]
     out = Import(uuid.UUID(tenant["id"]), tenant["slug"], total)
     for month in manifest.get("message_months", []):  # empty partitions first: rows land in their month
-        if conn.execute(q("create_month_partition"), {"month": date.fromisoformat(month)}).fetchone()[0]:  # type: ignore[index]
+        if scalar(conn, composed("lifecycle.create_month_partition"), {"month": date.fromisoformat(month)}):
             out.partitions_created.append(month[:7])
     tables = {t.name: t for t in tenant_tables(conn)}
     entries = sorted(manifest["tables"], key=lambda e: (tables[e["table"]].load_order, e["table"]))
     try:
         with conn.transaction():
-            conn.execute(q("portable_session"))
+            conn.execute(composed("lifecycle.portable_session"))
             set_tenant(conn, out.tenant_id)
             if plaintext:
-                conn.execute(q("set_key"), {"key": key})
-            conn.execute(q("stage_docs"))
+                conn.execute(composed("lifecycle.set_key"), {"key": key})
+            conn.execute(composed("lifecycle.stage_docs"))
             for e in entries:
                 _stage(conn, src / e["file"], e["table"], advance,
                        extra=lifecycle(manifest) if e["table"] == "audit_log" else [])
             for e in entries:
                 _load(conn, tables[e["table"]], e["columns"], out.tenant_id, encrypt=plaintext, advance=advance)
-            for table, column, sequence in conn.execute(q("sequences")).fetchall():
+            for table, column, sequence in conn.execute(composed("lifecycle.sequences")).fetchall():
                 if table in tables and any(e["table"] == table for e in entries):
-                    conn.execute(q("advance_sequence", column=sql.Identifier(column),
+                    conn.execute(composed("lifecycle.advance_sequence", column=sql.Identifier(column),
                                    stage=sql.Identifier(f"stage_{table}")), {"sequence": sequence})
             audit(conn, out.tenant_id, "IMPORT", {"rows": total, "schema_version": manifest["schema_version"],
                                                   "exported_at": manifest["exported_at"]})
@@ -212,17 +212,17 @@ def _stage(conn: psycopg.Connection, path: Path, table: str, advance: Advance, *
            extra: list[dict[str, Any]]) -> None:
     """COPY one file, and `extra` rows (the manifest's lifecycle records), into pg_temp.stage_<table> (typed
     like the target table)."""
-    with conn.cursor().copy(q("copy_in")) as copy, path.open("rb") as f:
+    with conn.cursor().copy(composed("lifecycle.copy_in")) as copy, path.open("rb") as f:
         while chunk := f.read(CHUNK):
             copy.write(chunk)
             advance(chunk.count(b"\n"))
         for row in extra:  # JSON text escapes every control character: one line, no quote or delimiter byte
             copy.write(json.dumps(row).encode() + b"\n")
-    conn.execute(q("stage_table", stage=sql.Identifier(f"stage_{table}"), table=sql.Identifier(table)))
+    conn.execute(composed("lifecycle.stage_table", stage=sql.Identifier(f"stage_{table}"), table=sql.Identifier(table)))
     if table == "messages":
-        conn.execute(q("index_stage_messages"))
-    conn.execute(q("analyze_stage", stage=sql.Identifier(f"stage_{table}")))
-    conn.execute(q("clear_docs"))
+        conn.execute(composed("lifecycle.index_stage_messages"))
+    conn.execute(composed("lifecycle.analyze_stage", stage=sql.Identifier(f"stage_{table}")))
+    conn.execute(composed("lifecycle.clear_docs"))
 
 
 def _idents(names: list[str]) -> sql.Composed:
@@ -238,29 +238,29 @@ def _load(conn: psycopg.Connection, t: Any, exported: list[str], tenant_id: uuid
         _load_conversations(conn, columns, tables_columns(conn, "messages"), tenant_id, advance)
         return
     if t.name == "consumption_inbox_daily_stripes":
-        conn.execute(q("drop_counters"), {"tenant_id": tenant_id})  # written by the trigger; exported ones win
+        conn.execute(composed("lifecycle.drop_counters"), {"tenant_id": tenant_id})  # written by the trigger; exported ones win
     if t.name == "audit_log":
-        conn.execute(q("discard_import_audit_rows"), {"tenant_id": tenant_id})
+        conn.execute(composed("lifecycle.discard_import_audit_rows"), {"tenant_id": tenant_id})
     values = sql.SQL(", ").join(
         sql.SQL("dom360.encrypt_sensitive_field(s.{})" if encrypt and is_secret(c) else "s.{}").format(sql.Identifier(c))
         for c in columns)
-    conn.execute(q("insert_staged", table=sql.Identifier(t.name), columns=_idents(columns), values=values,
+    conn.execute(composed("lifecycle.insert_staged", table=sql.Identifier(t.name), columns=_idents(columns), values=values,
                    stage=sql.Identifier(f"stage_{t.name}"), key=_idents(t.key_columns)))
 
 
 def tables_columns(conn: psycopg.Connection, table: str) -> list[str]:
     """The staged columns of `table` that the target may write (not generated)."""
     t = next(t for t in tenant_tables(conn) if t.name == table)
-    staged = [r[0] for r in conn.execute(q("staged_columns"), {"stage": f"pg_temp.stage_{table}"})]
+    staged = [r[0] for r in conn.execute(composed("lifecycle.staged_columns"), {"stage": f"pg_temp.stage_{table}"})]
     return [c for c in staged if c not in t.generated_columns]
 
 
 def _load_conversations(conn: psycopg.Connection, columns: list[str], message_columns: list[str],
                         tenant_id: uuid.UUID, advance: Advance) -> None:
-    conn.execute(q("conversation_waves"), {"step": WAVE_STEP})
-    conn.execute(q("index_waves"))
-    conn.execute(q("analyze_waves"))
-    steps = conn.execute(q("wave_steps")).fetchall()
+    conn.execute(composed("lifecycle.conversation_waves"), {"step": WAVE_STEP})
+    conn.execute(composed("lifecycle.index_waves"))
+    conn.execute(composed("lifecycle.analyze_waves"))
+    steps = conn.execute(composed("lifecycle.wave_steps")).fetchall()
     opened = [c for c in columns if c != "message_count"]
     open_values = sql.SQL(", ").join(
         sql.SQL("'open'") if c == "status" else sql.SQL("NULL") if c == "closed_at" else sql.SQL("s.{}").format(sql.Identifier(c))
@@ -270,14 +270,14 @@ def _load_conversations(conn: psycopg.Connection, columns: list[str], message_co
     message_values = sql.SQL(", ").join(sql.SQL("s.{}").format(sql.Identifier(c)) for c in message_columns)
     for wave, step, weight in steps:
         where = {"wave": wave, "step": step}
-        conn.execute(q("open_wave", columns=_idents(opened), values=open_values), where)
-        conn.execute(q("wave_messages", columns=_idents(message_columns), values=message_values), where)
-        conn.execute(q("close_wave", columns=_idents(final), values=final_values), where)
+        conn.execute(composed("lifecycle.open_wave", columns=_idents(opened), values=open_values), where)
+        conn.execute(composed("lifecycle.wave_messages", columns=_idents(message_columns), values=message_values), where)
+        conn.execute(composed("lifecycle.close_wave", columns=_idents(final), values=final_values), where)
         # The counters the trigger just wrote are replaced by the exported ones at the end: dropping them after
         # each step keeps each counter row's chain of versions (one per message of its day, none prunable
         # inside this transaction) short; on a busy day it would otherwise be walked by every next message.
-        conn.execute(q("drop_counters"), {"tenant_id": tenant_id})
+        conn.execute(composed("lifecycle.drop_counters"), {"tenant_id": tenant_id})
         advance(weight)
-    differ = conn.execute(q("renumbered")).fetchone()[0]  # type: ignore[index]
+    differ = scalar(conn, composed("lifecycle.renumbered"))
     if differ:
         raise Dom360Error(f"{differ} message(s) were not stored with their exported id, number and inbox: refused")

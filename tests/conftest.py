@@ -20,6 +20,7 @@ from collections.abc import Iterator
 import pytest
 
 from support import Database, Server, apply_mutation, backends, migrate_database, required_backends, with_db
+from support import acme as acme  # noqa: F401 (the shared seeded-tenant fixture: defined in support.py)
 
 
 @pytest.fixture(scope="session", params=backends())

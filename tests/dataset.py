@@ -1,7 +1,7 @@
 """A small but complete dom360 dataset written through the public SQL API, and what it must look like.
 
 Used by the backup/restore and upgrade tests: `fill` writes tenants, inboxes, conversations, messages with
-request ids, secrets, prices and stages (only functions and statements the README documents, so it runs
+request ids, secrets, prices and stages (only functions and statements the docs document, so it runs
 against the baseline release's schema too); `observe` reads everything back as a superuser into plain
 Python values, so "the data survived" is `observe(before) == observe(after)`; `check_alive` then writes
 through the API again and checks numbering, idempotency, counters, the summary and the secrets.
@@ -15,7 +15,9 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-KEY = "dom360-dataset-key-0123456789abcdef0123456789"  # ≥ 32 characters, as the README asks
+from support import scalar
+
+KEY = "dom360-dataset-key-0123456789abcdef0123456789"  # ≥ 32 characters, as docs/secrets-and-audit.md asks
 APP_ROLE = "dom360_app"
 
 
@@ -32,7 +34,7 @@ def fill(dsn: str, *, tenants: int = 2, conversations: int = 3, messages: int = 
     with psycopg.connect(dsn) as c:
         for t in range(tenants):
             with c.transaction():
-                tid = c.execute("SELECT dom360.create_tenant(%s, %s)", [f"Tenant {t}", f"tenant-{t}"]).fetchone()[0]  # type: ignore[index]
+                tid = scalar(c, "SELECT dom360.create_tenant(%s, %s)", [f"Tenant {t}", f"tenant-{t}"])
             ids.append(tid)
             with c.transaction():  # operators write prices (the owner or a superuser, tenant set)
                 _tenant(c, tid)
@@ -42,11 +44,11 @@ def fill(dsn: str, *, tenants: int = 2, conversations: int = 3, messages: int = 
                 _tenant(c, tid, role=APP_ROLE)
                 c.execute("SELECT set_config('app.encryption_key', %s, true)", [KEY])
                 c.execute("SELECT dom360.set_account_secret('agents_api_token', %s)", [f"token-of-tenant-{t}"])
-                inbox = c.execute("INSERT INTO dom360.inboxes (name, channel) VALUES ('Site chat', 'web') "
-                                  "RETURNING id").fetchone()[0]  # type: ignore[index]
+                inbox = scalar(c, "INSERT INTO dom360.inboxes (name, channel) VALUES ('Site chat', 'web') "
+                                  "RETURNING id")  # type: ignore[index]
                 for k in range(conversations):
-                    conv = c.execute("SELECT dom360.get_or_create_conversation(%s, %s, 'SDR')",
-                                     [inbox, f"customer-{k}"]).fetchone()[0]  # type: ignore[index]
+                    conv = scalar(c, "SELECT dom360.get_or_create_conversation(%s, %s, 'SDR')",
+                                     [inbox, f"customer-{k}"])  # type: ignore[index]
                     for m in range(messages):
                         c.execute("SELECT * FROM dom360.append_message(%s, %s, %s, %s, %s, NULL, NULL, %s)",
                                   [conv, "user" if m % 2 == 0 else "assistant", f"t{t} c{k} m{m} olá",
@@ -54,7 +56,7 @@ def fill(dsn: str, *, tenants: int = 2, conversations: int = 3, messages: int = 
                     if k == 0:
                         c.execute("SELECT dom360.set_conversation_stage(%s, 'qualified')", [conv])
                 for b in range(0, bulk, 500):  # 500 per conversation: one counter row updated 500 times, not `bulk`
-                    conv = c.execute("SELECT dom360.get_or_create_conversation(%s, %s)", [inbox, f"bulk-{b}"]).fetchone()[0]  # type: ignore[index]
+                    conv = scalar(c, "SELECT dom360.get_or_create_conversation(%s, %s)", [inbox, f"bulk-{b}"])
                     c.execute("INSERT INTO dom360.messages (conversation_id, role, content, input_tokens, output_tokens) "
                               "SELECT %s, 'user', repeat(md5(g::text), 30), 1, 0 FROM generate_series(1, %s) g",
                               [conv, min(500, bulk - b)])
@@ -94,13 +96,13 @@ def check_alive(dsn: str, tenants: list[uuid.UUID]) -> None:
                 c.execute("SELECT set_config('app.encryption_key', %s, true)", [KEY])
                 conv, count = c.execute("SELECT id, message_count FROM dom360.conversations "
                                         "WHERE external_id = 'customer-0'").fetchone()  # type: ignore[misc]
-                first = c.execute("SELECT message_index FROM dom360.append_message(%s, 'user', 'retry', 0, 0, NULL, NULL, %s)",
-                                  [conv, f"req-{n}-0-0"]).fetchone()[0]  # type: ignore[index]
+                first = scalar(c, "SELECT message_index FROM dom360.append_message(%s, 'user', 'retry', 0, 0, NULL, NULL, %s)",
+                                  [conv, f"req-{n}-0-0"])  # type: ignore[index]
                 assert first == 1, "a retried request id must return the first call's message"
-                new = c.execute("SELECT message_index FROM dom360.append_message(%s, 'user', 'after', 3, 4)",
-                                [conv]).fetchone()[0]  # type: ignore[index]
+                new = scalar(c, "SELECT message_index FROM dom360.append_message(%s, 'user', 'after', 3, 4)",
+                                [conv])  # type: ignore[index]
                 assert new == count + 1, f"numbering must continue: got {new} after {count}"
-                token = c.execute("SELECT agents_api_token FROM dom360.get_tenant_config()").fetchone()[0]  # type: ignore[index]
+                token = scalar(c, "SELECT agents_api_token FROM dom360.get_tenant_config()")
                 assert token == f"token-of-tenant-{n}"
                 usage = c.execute("SELECT sum(messages_count), sum(input_tokens) FROM dom360.tenant_usage()").fetchone()
                 exact = c.execute("SELECT count(*), sum(input_tokens) FROM dom360.messages").fetchone()
@@ -111,6 +113,6 @@ def check_alive(dsn: str, tenants: list[uuid.UUID]) -> None:
         for tid in tenants:
             with c.transaction():
                 _tenant(c, tid, role=APP_ROLE)
-                summary = c.execute("SELECT sum(messages_count) FROM dom360.tenant_consumption_summary()").fetchone()[0]  # type: ignore[index]
-                exact = c.execute("SELECT count(*) FROM dom360.messages").fetchone()[0]  # type: ignore[index]
+                summary = scalar(c, "SELECT sum(messages_count) FROM dom360.tenant_consumption_summary()")
+                exact = scalar(c, "SELECT count(*) FROM dom360.messages")
                 assert summary == exact, "the summary must have every message after a refresh"

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
+from support import scalar
+
 #: Tests that must kill every defence mutant.
 DEFENCE_SUITE = ["tests/test_hostile.py", "tests/test_partitions.py"]
 
@@ -53,7 +55,7 @@ def apply(dsn: str, mutation: str) -> None:
         if isinstance(mutant, str):
             c.execute(sql.SQL(mutant))  # type: ignore[arg-type]
             return
-        text = c.execute("SELECT pg_get_functiondef(%s::regprocedure)", [mutant.function]).fetchone()[0]  # type: ignore[index]
+        text = scalar(c, "SELECT pg_get_functiondef(%s::regprocedure)", [mutant.function])
         for old, new in mutant.replace:
             if old not in text:
                 raise RuntimeError(f"{mutation}: {old!r} is not in {mutant.function}: update the mutant")

@@ -19,10 +19,12 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from support import scalar
+
 
 def server_major(dsn: str) -> int:
     with psycopg.connect(dsn) as c:
-        return int(c.execute("SHOW server_version_num").fetchone()[0]) // 10000  # type: ignore[index]
+        return int(scalar(c, "SHOW server_version_num")) // 10000
 
 
 def _candidates(major: int) -> list[Path]:

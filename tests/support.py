@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 
 import psycopg
+import pytest
 from psycopg import conninfo, sql
 
 from dom360db import config, migrate, sqlfiles
+from dom360db.connect import scalar
 
 #: Test login roles (cluster-wide), members of the product's group roles.
 APP_LOGIN = "dom360_test_app"
@@ -50,7 +56,7 @@ class Server:
     @property
     def version(self) -> int:
         with psycopg.connect(self.admin_dsn) as c:
-            return int(c.execute("SHOW server_version_num").fetchone()[0]) // 10000  # type: ignore[index]
+            return int(scalar(c, "SHOW server_version_num")) // 10000
 
     def admin(self) -> psycopg.Connection:
         return psycopg.connect(self.admin_dsn, autocommit=True)
@@ -119,7 +125,7 @@ class Database:
 
     def create_tenant(self, slug: str, name: str | None = None) -> uuid.UUID:
         with self.admin() as c:
-            return c.execute("SELECT dom360.create_tenant(%s, %s)", [name or slug.title(), slug]).fetchone()[0]  # type: ignore[index]
+            return scalar(c, "SELECT dom360.create_tenant(%s, %s)", [name or slug.title(), slug])
 
 
 def apply_mutation(dsn: str, mutation: str) -> None:
@@ -156,12 +162,50 @@ def seed(db: Database, slug: str) -> Tenant:
     tid = db.create_tenant(slug)
     with db.app() as c, c.transaction():
         c.execute("SELECT dom360.set_tenant(%s)", [tid])
-        inbox = c.execute("INSERT INTO dom360.inboxes (name, channel) VALUES ('web', 'web') RETURNING id").fetchone()[0]
-        user = c.execute("INSERT INTO dom360.users (email, name) VALUES ('ana@example.com', 'Ana') RETURNING id").fetchone()[0]
-        agent = c.execute("INSERT INTO dom360.agents (agent_type, name) VALUES ('SDR', 'Sam') RETURNING id").fetchone()[0]
-        conv = c.execute("INSERT INTO dom360.conversations (inbox_id, external_id) VALUES (%s, 'cust-1') RETURNING id",
-                         [inbox]).fetchone()[0]
+        inbox = scalar(c, "INSERT INTO dom360.inboxes (name, channel) VALUES ('web', 'web') RETURNING id")
+        user = scalar(c, "INSERT INTO dom360.users (email, name) VALUES ('ana@example.com', 'Ana') RETURNING id")
+        agent = scalar(c, "INSERT INTO dom360.agents (agent_type, name) VALUES ('SDR', 'Sam') RETURNING id")
+        conv = scalar(c, "INSERT INTO dom360.conversations (inbox_id, external_id) VALUES (%s, 'cust-1') RETURNING id",
+                      [inbox])
     with db.admin() as c:  # an audit row per tenant (the app cannot write them: the owner's triggers do)
         c.execute("INSERT INTO dom360.audit_log (tenant_id, table_name, operation, row_key) VALUES (%s, 'users', 'INSERT', '{}')",
                   [tid])
     return Tenant(tid, inbox, user, agent, conv)
+
+
+@pytest.fixture
+def acme(db: Database) -> Tenant:
+    """A seeded tenant (inbox, user, agent, conversation) in the test's database (a fixture: conftest imports it)."""
+    return seed(db, "acme")
+
+
+def month_start(months_from_now: int = 0) -> datetime:
+    """The first instant (UTC) of the month `months_from_now` months from the current one."""
+    today = datetime.now(UTC)
+    y, m = divmod(today.year * 12 + today.month - 1 + months_from_now, 12)
+    return datetime(y, m + 1, 1, tzinfo=UTC)
+
+
+def cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`python -m dom360db ARGS` in a subprocess: the real exit code, stdout and stderr."""
+    return subprocess.run([sys.executable, "-m", "dom360db", *args], capture_output=True, text=True,
+                          cwd=cwd, env=env, timeout=300)
+
+
+@contextmanager
+def owner_login(db: Database, prefix: str, *, read_meta: bool = False) -> Iterator[str]:
+    """The DSN of a throwaway login that is a member of the owner role, not a superuser (an administrator:
+    row-level security applies to it); `read_meta` lets it read the runner's bookkeeping. Dropped afterwards."""
+    login = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    with db.admin() as c:
+        c.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {} IN ROLE dom360_owner").format(
+            sql.Identifier(login), sql.Literal(LOGIN_PASSWORD)))
+        if read_meta:
+            c.execute(sql.SQL("GRANT USAGE ON SCHEMA dom360db_meta TO {0}; GRANT SELECT ON dom360db_meta.applied_files TO {0}"
+                              ).format(sql.Identifier(login)))
+    try:
+        yield with_db(db.server.admin_dsn, db.name, user=login, password=LOGIN_PASSWORD)
+    finally:
+        with db.admin() as c:
+            c.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(login)))
+            c.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(login)))

@@ -27,17 +27,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from psycopg import errors
 
-from support import Database
+from support import Database, month_start, scalar
 
 H = timedelta(hours=1)
 D = timedelta(days=1)
 S = timedelta(seconds=1)
-
-
-def month_start() -> datetime:
-    """The current UTC month: its partitions exist in every migrated database (months_behind/ahead)."""
-    now = datetime.now(UTC)
-    return datetime(now.year, now.month, 1, tzinfo=UTC)
 
 
 @dataclass
@@ -63,8 +57,8 @@ def add_messages(c: psycopg.Connection, conv: uuid.UUID, msgs: list[tuple[dateti
 
 
 def new_conversation(c: psycopg.Connection, inbox: uuid.UUID, key: str, agent: str | None, created: datetime) -> uuid.UUID:
-    return c.execute("INSERT INTO dom360.conversations (inbox_id, external_id, agent_type, created_at) "
-                     "VALUES (%s, %s, %s, %s) RETURNING id", [inbox, key, agent, created]).fetchone()[0]  # type: ignore[index]
+    return scalar(c, "INSERT INTO dom360.conversations (inbox_id, external_id, agent_type, created_at) "
+                     "VALUES (%s, %s, %s, %s) RETURNING id", [inbox, key, agent, created])  # type: ignore[index]
 
 
 #: (conversation key, inbox, agent type, created at, stages) — offsets from the month's start.
@@ -119,8 +113,8 @@ def scenario(db: Database) -> Scenario:
     with db.app() as c:
         with c.transaction():
             c.execute("SELECT dom360.set_tenant(%s)", [tenant])
-            inboxes = {name: c.execute("INSERT INTO dom360.inboxes (name, channel) VALUES (%s, 'web') RETURNING id",
-                                       [name]).fetchone()[0] for name in ("web", "wa")}  # type: ignore[index]
+            inboxes = {name: scalar(c, "INSERT INTO dom360.inboxes (name, channel) VALUES (%s, 'web') RETURNING id",
+                                       [name]) for name in ("web", "wa")}  # type: ignore[index]
             convs = {key: new_conversation(c, inboxes[inbox], key, agent, m + created)
                      for key, (inbox, agent, created, _) in CONVERSATIONS.items()}
             convs["prev"] = new_conversation(c, inboxes["web"], "prev", "SDR", m - 3 * D)
@@ -132,7 +126,7 @@ def scenario(db: Database) -> Scenario:
             c.execute("SELECT dom360.set_conversation_stage(%s, 'qualified', %s)", [convs["prev"], m - 2 * D])
         with c.transaction():  # another tenant, same days: must never show up in acme's figures
             c.execute("SELECT dom360.set_tenant(%s)", [other])
-            inbox = c.execute("INSERT INTO dom360.inboxes (name, channel) VALUES ('web', 'web') RETURNING id").fetchone()[0]
+            inbox = scalar(c, "INSERT INTO dom360.inboxes (name, channel) VALUES ('web', 'web') RETURNING id")
             conv = new_conversation(c, inbox, "z", "SDR", m + 2 * D)
             add_messages(c, conv, [(m + 2 * D + H, "user", 1000, 0), (m + 2 * D + H + 500 * S, "assistant", 1000, 1000)])
             c.execute("SELECT dom360.set_conversation_stage(%s, 'won', %s)", [conv, m + 3 * D])
@@ -159,7 +153,7 @@ class Raw:
 def raw(db: Database, tenant: uuid.UUID) -> Raw:
     """The tenant's raw rows, read as a superuser (no view, no function)."""
     with db.admin() as c:
-        default = c.execute("SELECT default_agent_type FROM dom360.account_vars WHERE tenant_id = %s", [tenant]).fetchone()[0]
+        default = scalar(c, "SELECT default_agent_type FROM dom360.account_vars WHERE tenant_id = %s", [tenant])
         convs = c.execute("SELECT id, agent_type, created_at FROM dom360.conversations WHERE tenant_id = %s", [tenant]).fetchall()
         msgs = c.execute("SELECT conversation_id, inbox_id, message_index, role, created_at, input_tokens, output_tokens "
                          "FROM dom360.messages WHERE tenant_id = %s", [tenant]).fetchall()
@@ -416,7 +410,7 @@ def test_response_times_property(db: Database, steps: list[tuple[str, int, str |
     start = month_start() + 3 * D
     with db.app() as c, c.transaction():
         c.execute("SELECT dom360.set_tenant(%s)", [tenant])
-        inbox = c.execute("INSERT INTO dom360.inboxes (name, channel) VALUES ('web', 'web') RETURNING id").fetchone()[0]
+        inbox = scalar(c, "INSERT INTO dom360.inboxes (name, channel) VALUES ('web', 'web') RETURNING id")
         convs = {agent: new_conversation(c, inbox, str(agent), agent, start) for agent in ("SDR", "COPILOT", None)}
         clock = {agent: start for agent in convs}
         for role, gap_ms, agent in steps:

@@ -15,10 +15,10 @@ import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from psycopg import errors, sql
+from psycopg import errors
 from psycopg.rows import dict_row
 
-from support import APP_LOGIN, LOGIN_PASSWORD, Database, Tenant, seed, with_db
+from support import APP_LOGIN, Database, Tenant, owner_login, scalar, seed
 
 KEY = "audit-" + secrets.token_urlsafe(32)
 APP_USER = "user-7"
@@ -77,11 +77,6 @@ CASES: dict[tuple[str, str], Case] = {
 
 
 @pytest.fixture
-def acme(db: Database) -> Tenant:
-    return seed(db, "acme")
-
-
-@pytest.fixture
 def pair(db: Database) -> tuple[Tenant, Tenant]:
     return seed(db, "acme"), seed(db, "beta")
 
@@ -89,15 +84,8 @@ def pair(db: Database) -> tuple[Tenant, Tenant]:
 @pytest.fixture
 def owner_member(db: Database) -> Iterator[str]:
     """The DSN of a throwaway login that is a member of the owner role, not a superuser (an administrator)."""
-    login = f"dom360_test_admin_{uuid.uuid4().hex[:8]}"
-    with db.admin() as c:
-        c.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {} IN ROLE dom360_owner").format(
-            sql.Identifier(login), sql.Literal(LOGIN_PASSWORD)))
-    try:
-        yield with_db(db.server.admin_dsn, db.name, user=login, password=LOGIN_PASSWORD)
-    finally:
-        with db.admin() as c:
-            c.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(login)))
+    with owner_login(db, "dom360_test_admin") as dsn:
+        yield dsn
 
 
 def audit_mark(db: Database) -> tuple[int, datetime]:
@@ -153,7 +141,7 @@ def test_every_operation_on_every_audited_table_is_logged(db: Database, acme: Te
     new = image if operation != "DELETE" else None
     old = image if operation == "DELETE" else old
     with db.admin() as c:
-        superuser = c.execute("SELECT session_user").fetchone()[0]
+        superuser = scalar(c, "SELECT session_user")
     [row] = audit_rows(db, since)
     assert row["tenant_id"] == uuid.UUID(image["id" if table == "tenants" else "tenant_id"])
     assert (row["table_name"], row["operation"]) == (table, operation)
@@ -188,7 +176,7 @@ def test_a_rolled_back_change_leaves_no_audit_row(db: Database, acme: Tenant) ->
     with db.app() as c, c.transaction(force_rollback=True):
         c.execute("SELECT dom360.set_tenant(%s)", [acme.id])
         c.execute("UPDATE dom360.users SET name = 'Temp'")
-        assert c.execute("SELECT count(*) FROM dom360.audit_log WHERE id > %s", [since]).fetchone()[0] == 1
+        assert scalar(c, "SELECT count(*) FROM dom360.audit_log WHERE id > %s", [since]) == 1
     assert audit_rows(db, since) == []
 
 
@@ -206,7 +194,7 @@ def test_the_actor_is_the_role_in_effect(db: Database, acme: Tenant, owner_membe
         c.execute("SET LOCAL ROLE dom360_owner")
         c.execute("UPDATE dom360.inboxes SET name = 'by the owner'")
     with psycopg.connect(owner_member) as c, c.transaction():
-        login = c.execute("SELECT session_user").fetchone()[0]
+        login = scalar(c, "SELECT session_user")
         c.execute("SELECT set_config('app.tenant_id', %s, true)", [str(acme.id)])
         c.execute("UPDATE dom360.inboxes SET name = 'by an administrator'")
     with db.app() as c, c.transaction():  # through a function (SECURITY INVOKER) too
@@ -223,10 +211,10 @@ def test_the_transactions_tenant_is_restored_after_logging_another_tenants_chang
     with db.admin() as c, c.transaction():
         c.execute("SELECT set_config('app.tenant_id', %s, true)", [str(a.id)])
         c.execute("UPDATE dom360.users SET name = 'Bea' WHERE tenant_id = %s", [b.id])  # a superuser: no RLS
-        assert c.execute("SELECT dom360.current_tenant_id()").fetchone()[0] == a.id
+        assert scalar(c, "SELECT dom360.current_tenant_id()") == a.id
     with db.admin() as c, c.transaction():
         c.execute("UPDATE dom360.agents SET name = 'Sal' WHERE tenant_id = %s", [b.id])
-        assert c.execute("SELECT dom360.current_tenant_id()").fetchone()[0] is None
+        assert scalar(c, "SELECT dom360.current_tenant_id()") is None
     assert [(r["table_name"], r["tenant_id"]) for r in audit_rows(db, since)] == [("users", b.id), ("agents", b.id)]
 
 
@@ -254,7 +242,7 @@ def test_secrets_are_redacted(db: Database, plaintext: str) -> None:
         {"old": None, "new": "[redacted]"}, {"old": "[redacted]", "new": None}]
     assert rows[1]["changes"]["webhook_secret_enc"]["new"] == "[redacted]"
     with db.admin() as c:
-        everything = c.execute("SELECT string_agg(t::text, ' ') FROM dom360.audit_log t").fetchone()[0]
+        everything = scalar(c, "SELECT string_agg(t::text, ' ') FROM dom360.audit_log t")
         values = [r[0] for r in c.execute(  # every value of the log (not the column names), JSON values included
             "SELECT v FROM dom360.audit_log t CROSS JOIN LATERAL jsonb_each_text(to_jsonb(t)) AS e(k, v) "
             "WHERE v IS NOT NULL AND k NOT IN ('changes', 'row_key') "
@@ -272,17 +260,17 @@ def test_secrets_are_redacted(db: Database, plaintext: str) -> None:
 def test_the_app_reads_only_its_own_tenants_audit_rows(db: Database, pair: tuple[Tenant, Tenant]) -> None:
     a, b = pair
     with db.admin() as c:
-        own = c.execute("SELECT count(*) FROM dom360.audit_log WHERE tenant_id = %s", [a.id]).fetchone()[0]
-        assert own > 1 and c.execute("SELECT count(*) FROM dom360.audit_log WHERE tenant_id = %s",
-                                     [b.id]).fetchone()[0] > 1
+        own = scalar(c, "SELECT count(*) FROM dom360.audit_log WHERE tenant_id = %s", [a.id])
+        assert own > 1 and scalar(c, "SELECT count(*) FROM dom360.audit_log WHERE tenant_id = %s",
+                                     [b.id]) > 1
     with db.app() as c:
         with c.transaction():
             c.execute("SELECT dom360.set_tenant(%s)", [a.id])
             assert {r[0] for r in c.execute("SELECT tenant_id FROM dom360.audit_log")} == {a.id}
-            assert c.execute("SELECT count(*) FROM dom360.audit_log").fetchone()[0] == own
-            assert c.execute("SELECT count(*) FROM dom360.audit_log WHERE tenant_id = %s", [b.id]).fetchone()[0] == 0
+            assert scalar(c, "SELECT count(*) FROM dom360.audit_log") == own
+            assert scalar(c, "SELECT count(*) FROM dom360.audit_log WHERE tenant_id = %s", [b.id]) == 0
         with c.transaction():
-            assert c.execute("SELECT count(*) FROM dom360.audit_log").fetchone()[0] == 0
+            assert scalar(c, "SELECT count(*) FROM dom360.audit_log") == 0
 
 
 def test_the_analytics_role_reads_every_tenants_audit_rows_and_writes_none(
@@ -361,12 +349,12 @@ def test_purge_deletes_old_rows_in_batches_as_an_administrator(db: Database, pai
         for stmt in ("SELECT dom360.purge_audit_log('1 hour')", "SELECT dom360.purge_audit_log('30 days', 0)"):
             with pytest.raises(errors.InvalidParameterValue):
                 c.execute(stmt)
-        counts = [c.execute("SELECT dom360.purge_audit_log('365 days', 3)").fetchone()[0] for _ in range(5)]
+        counts = [scalar(c, "SELECT dom360.purge_audit_log('365 days', 3)") for _ in range(5)]
         assert counts == [3, 3, 3, 1, 0]
-        assert c.execute("SELECT dom360.current_tenant_id()").fetchone()[0] is None
+        assert scalar(c, "SELECT dom360.current_tenant_id()") is None
     with db.admin() as c:
-        assert c.execute("SELECT count(*) FROM dom360.audit_log WHERE occurred_at < now() - interval '365 days'"
-                         ).fetchone()[0] == 0
+        assert scalar(c, "SELECT count(*) FROM dom360.audit_log WHERE occurred_at < now() - interval '365 days'"
+                         ) == 0
         assert c.execute(recent).fetchall() == kept
 
 
@@ -378,7 +366,7 @@ def test_purge_reaches_a_deleted_tenant_by_its_id(db: Database, owner_member: st
         c.execute("INSERT INTO dom360.audit_log (tenant_id, occurred_at, table_name, operation, row_key) "
                   "VALUES (%s, now() - interval '2 years', 'users', 'DELETE', '{}')", [tenant])
     with psycopg.connect(owner_member, autocommit=True) as c:
-        assert c.execute("SELECT dom360.purge_audit_log('365 days')").fetchone()[0] == 0  # not a tenant any more
-        assert c.execute("SELECT dom360.purge_audit_log('365 days', 100, %s)", [tenant]).fetchone()[0] == 1
+        assert scalar(c, "SELECT dom360.purge_audit_log('365 days')") == 0  # not a tenant any more
+        assert scalar(c, "SELECT dom360.purge_audit_log('365 days', 100, %s)", [tenant]) == 1
     assert [r["operation"] for r in audit_rows(db) if r["tenant_id"] == tenant] == [
         "INSERT", "INSERT", "DELETE", "DELETE"]

@@ -26,7 +26,7 @@ from dom360db.embedded import EmbeddedServer
 
 import dataset
 import pgtools
-from support import Database, Server, with_db
+from support import Database, Server, scalar, with_db
 
 BACKUP_LOGIN = "dom360_test_backup"
 
@@ -94,8 +94,8 @@ def test_restore_into_a_new_database_of_the_same_cluster(db: Database, fmt: str,
     with db.server.scratch_database("dom360_restore") as target:
         assert_clean(restore(target, data, how))
         with psycopg.connect(target) as c:  # populated by the restore itself, not by a later refresh
-            assert c.execute("SELECT relispopulated FROM pg_class "
-                             "WHERE oid = 'dom360.mv_tenant_consumption_summary'::regclass").fetchone()[0]  # type: ignore[index]
+            assert scalar(c, "SELECT relispopulated FROM pg_class "
+                             "WHERE oid = 'dom360.mv_tenant_consumption_summary'::regclass")  # type: ignore[index]
         assert_restored(target, tenants, before)
 
 
@@ -216,9 +216,9 @@ def test_a_server_killed_during_pg_restore_then_a_clean_retry(db: Database, new_
     proc.stdin.write(data)
     proc.stdin.close()
     with psycopg.connect(admin, autocommit=True) as watch:  # wait until it is loading the messages
-        while proc.poll() is None and not watch.execute(
+        while proc.poll() is None and not scalar(watch,
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND query LIKE 'COPY dom360.messages%%'",
-                [name]).fetchone()[0]:  # type: ignore[index]
+                [name]):  # type: ignore[index]
             time.sleep(0.02)
     assert proc.poll() is None, "the restore finished before the server could be killed: raise bulk"
     info = new_cluster.info()
@@ -227,7 +227,7 @@ def test_a_server_killed_during_pg_restore_then_a_clean_retry(db: Database, new_
     assert proc.wait(timeout=120) != 0
     new_cluster.up(dbname="postgres")  # crash recovery
     with psycopg.connect(target) as c:  # one transaction: nothing of it survived
-        assert c.execute("SELECT to_regnamespace('dom360')").fetchone()[0] is None  # type: ignore[index]
+        assert scalar(c, "SELECT to_regnamespace('dom360')") is None
     target_server.drop_database(name)  # the retry: a new empty database, the same command
     target_server.create_database(name)
     try:

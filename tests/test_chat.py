@@ -17,7 +17,7 @@ from psycopg import errors
 
 from dom360db.client import Dom360, NotFound
 
-from support import Database, Tenant, seed
+from support import Database, Tenant, scalar, seed
 
 THREADS = 8
 
@@ -43,11 +43,6 @@ def race(n: int, work: Callable[[int], Any]) -> list[Any]:
     if failures:
         raise failures[0]
     return results
-
-
-@pytest.fixture
-def acme(db: Database) -> Tenant:
-    return seed(db, "acme")
 
 
 def in_tenant(db: Database, tenant: uuid.UUID, stmt: str, args: list[Any] | None = None) -> list[tuple[Any, ...]]:
@@ -87,7 +82,7 @@ def test_racing_get_or_create_yields_one_conversation(db: Database, acme: Tenant
     ids = race(THREADS, work)
     assert len(set(ids)) == 1
     with db.admin() as c:
-        assert c.execute("SELECT count(*) FROM dom360.conversations WHERE external_id = 'racer'").fetchone()[0] == 1
+        assert scalar(c, "SELECT count(*) FROM dom360.conversations WHERE external_id = 'racer'") == 1
 
 
 def test_closed_conversation_is_replaced_by_a_new_one(db: Database, acme: Tenant) -> None:
@@ -109,8 +104,8 @@ def test_racing_appends_are_numbered_gapless(db: Database, acme: Tenant) -> None
             for k in range(per_thread):
                 with c.transaction():
                     c.execute("SELECT dom360.set_tenant(%s)", [acme.id])
-                    out.append(c.execute("SELECT message_index FROM dom360.append_message(%s, 'user', %s, %s, %s)",
-                                         [acme.conversation, f"t{i} m{k}", k, i]).fetchone()[0])
+                    out.append(scalar(c, "SELECT message_index FROM dom360.append_message(%s, 'user', %s, %s, %s)",
+                                         [acme.conversation, f"t{i} m{k}", k, i]))
         return out
 
     got = sorted(x for xs in race(THREADS, work) for x in xs)
@@ -134,10 +129,10 @@ def test_hot_inbox_counters_are_exact(db: Database, acme: Tenant) -> None:
     race(THREADS, work)
     counters_match_messages(db)
     with db.admin() as c:
-        stripes = c.execute("SELECT count(*) FROM dom360.consumption_inbox_daily_stripes WHERE inbox_id = %s",
-                            [acme.inbox]).fetchone()[0]
-        total = c.execute("SELECT messages_count FROM dom360.consumption_inbox_daily WHERE inbox_id = %s",
-                          [acme.inbox]).fetchone()[0]
+        stripes = scalar(c, "SELECT count(*) FROM dom360.consumption_inbox_daily_stripes WHERE inbox_id = %s",
+                            [acme.inbox])
+        total = scalar(c, "SELECT messages_count FROM dom360.consumption_inbox_daily WHERE inbox_id = %s",
+                          [acme.inbox])
     assert total == THREADS * 30 and stripes > 1
 
 
@@ -149,8 +144,8 @@ def test_racing_retries_of_one_request_store_one_message(db: Database, acme: Ten
     rows = race(THREADS, work)
     assert len(set(rows)) == 1 and rows[0][1] == 1
     with db.admin() as c:
-        assert c.execute("SELECT count(*) FROM dom360.messages").fetchone()[0] == 1
-        assert c.execute("SELECT sum(total_tokens) FROM dom360.consumption_inbox_daily").fetchone()[0] == 30
+        assert scalar(c, "SELECT count(*) FROM dom360.messages") == 1
+        assert scalar(c, "SELECT sum(total_tokens) FROM dom360.consumption_inbox_daily") == 30
     again = in_tenant(db, acme.id, "SELECT * FROM dom360.append_message(%s, 'assistant', 'different text', 1, 1, "
                                    "NULL, NULL, 'agent-req-42')", [acme.conversation])[0]
     assert again == rows[0]
@@ -194,9 +189,9 @@ def test_bad_input_is_refused_and_nothing_moves(db: Database, acme: Tenant, case
             in_tenant(db, acme.id, stmt, [acme.conversation, role, content, tin, tout])
     with db.admin() as c:
         assert c.execute("SELECT message_count FROM dom360.conversations WHERE id = %s", [acme.conversation]).fetchone() == before
-        assert c.execute("SELECT count(*) FROM dom360.messages").fetchone()[0] == 0
-        assert c.execute("SELECT count(*) FROM dom360.message_requests").fetchone()[0] == 0
-        assert c.execute("SELECT count(*) FROM dom360.consumption_inbox_daily_stripes").fetchone()[0] == 0
+        assert scalar(c, "SELECT count(*) FROM dom360.messages") == 0
+        assert scalar(c, "SELECT count(*) FROM dom360.message_requests") == 0
+        assert scalar(c, "SELECT count(*) FROM dom360.consumption_inbox_daily_stripes") == 0
 
 
 def test_unknown_conversation_is_refused(db: Database, acme: Tenant) -> None:
@@ -236,7 +231,7 @@ def test_refresh_and_tenant_summary(db: Database, acme: Tenant) -> None:
     rows = in_tenant(db, acme.id, "SELECT messages_count, total_tokens FROM dom360.tenant_consumption_summary()")
     assert rows == [(1, 11)]
     with db.analytics() as c:
-        assert c.execute("SELECT count(*) FROM dom360.mv_tenant_consumption_summary").fetchone()[0] == 2
+        assert scalar(c, "SELECT count(*) FROM dom360.mv_tenant_consumption_summary") == 2
 
 
 # --- property: numbering and counters hold for any sequence of appends --------------------------------------
@@ -287,10 +282,10 @@ def test_client_under_concurrency(db: Database, acme: Tenant) -> None:
             tx.append_message(beta.conversation, "user", "sneaky")
         assert isinstance(info.value.__cause__, errors.ForeignKeyViolation)
         with client.pool.connection() as conn:
-            assert conn.execute("SELECT dom360.current_tenant_id()").fetchone()[0] is None
+            assert scalar(conn, "SELECT dom360.current_tenant_id()") is None
     counters_match_messages(db)
     with db.admin() as c:
-        assert c.execute("SELECT count(*) FROM dom360.messages").fetchone()[0] == THREADS * 15
+        assert scalar(c, "SELECT count(*) FROM dom360.messages") == THREADS * 15
 
 
 def test_client_refuses_unknown_tenant(db: Database) -> None:
@@ -340,7 +335,7 @@ def test_client_decrypts_secrets_only_with_a_key(db: Database, acme: Tenant) -> 
         with client.tenant(acme.id, encryption_key=key) as tx:
             opened = tx.tenant_config()
         with client.pool.connection() as conn:  # the key ended with its transaction
-            assert conn.execute("SELECT current_setting('app.encryption_key', true)").fetchone()[0] in (None, "")
+            assert scalar(conn, "SELECT current_setting('app.encryption_key', true)") in (None, "")
     assert locked.agents_api_token is None and locked.secrets_present == ["agents_api_token"]
     assert opened.agents_api_token == "tok-123"
 

@@ -55,11 +55,6 @@ NOT_TX_METHODS = {
 }
 
 
-@pytest.fixture
-def acme(db: Database) -> Tenant:
-    return seed(db, "acme")
-
-
 # --- shape ----------------------------------------------------------------------------------------------------
 
 def public_methods(cls: type) -> dict[str, inspect.Signature]:

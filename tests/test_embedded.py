@@ -27,6 +27,8 @@ from dom360db import embedded  # noqa: E402
 from dom360db.embedded import EmbeddedServer, ServerInfo  # noqa: E402
 from dom360db.errors import Dom360Error  # noqa: E402
 
+from support import scalar  # noqa: E402
+
 pytestmark = pytest.mark.embedded
 
 IS_ROOT = os.geteuid() == 0
@@ -92,7 +94,7 @@ def test_lifecycle(server: EmbeddedServer, messages: list[str]) -> None:
     with psycopg.connect(info.dsn) as conn:
         conn.execute("create extension pgcrypto")
         assert (
-            conn.execute("select encode(digest('abc', 'sha256'), 'hex')").fetchone()[0].startswith("ba7816bf")
+            scalar(conn, "select encode(digest('abc', 'sha256'), 'hex')").startswith("ba7816bf")
         )
         conn.execute("create table kept (v text)")
         conn.execute("insert into kept values ('survives a restart')")
@@ -195,7 +197,7 @@ def test_root_copies_binaries_the_service_user_cannot_read(
         assert any(m.startswith("copying the PostgreSQL binaries") for m in messages)
         with psycopg.connect(info.dsn) as conn:  # lib/ and share/extension found relative to the copy
             conn.execute("create extension pgcrypto")
-            assert conn.execute("select crypt('pw', gen_salt('bf')) like '$2a$%'").fetchone()[0]
+            assert scalar(conn, "select crypt('pw', gen_salt('bf')) like '$2a$%'")
         srv.down()
         messages.clear()
         assert srv.up().port == info.port

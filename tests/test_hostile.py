@@ -32,7 +32,7 @@ from psycopg import errors, sql
 from dom360db.client import Dom360
 
 import pgbouncer
-from support import APP_LOGIN, LOGIN_PASSWORD, Database, Tenant, seed
+from support import APP_LOGIN, LOGIN_PASSWORD, Database, Tenant, scalar, seed
 
 KEY = "victim-key-" + "k" * 32
 
@@ -62,7 +62,7 @@ def plant(conn: psycopg.Connection, names: list[str] = TYPE_NAMES) -> None:
 
 
 def loot(conn: psycopg.Connection) -> str:
-    return conn.execute("SELECT pg_catalog.current_setting('rt.loot', true)").fetchone()[0] or ""  # type: ignore[index]
+    return scalar(conn, "SELECT pg_catalog.current_setting('rt.loot', true)") or ""
 
 
 def victim_turn(dom: Dom360, t: Tenant) -> None:
@@ -162,15 +162,15 @@ def test_migrate_revokes_temp_even_on_a_cloned_database(db: Database) -> None:
 
     grant_temp(db)
     with db.app() as c:
-        assert c.execute("SELECT has_database_privilege(current_database(), 'TEMPORARY')").fetchone()[0]
+        assert scalar(c, "SELECT has_database_privilege(current_database(), 'TEMPORARY')")
     migrate_database(db.admin_dsn)
     with db.app() as c:
-        assert not c.execute("SELECT has_database_privilege(current_database(), 'TEMPORARY')").fetchone()[0]
+        assert not scalar(c, "SELECT has_database_privilege(current_database(), 'TEMPORARY')")
         with pytest.raises(errors.InsufficientPrivilege):
             c.execute("CREATE TEMPORARY TABLE t (x int)")
     with db.admin() as c:  # PUBLIC lost it too; the analytics role keeps it (REFRESH … CONCURRENTLY of its view)
-        assert not c.execute("SELECT has_database_privilege('public', current_database(), 'TEMPORARY')").fetchone()[0]
-        assert c.execute("SELECT has_database_privilege('dom360_analytics', current_database(), 'TEMPORARY')").fetchone()[0]
+        assert not scalar(c, "SELECT has_database_privilege('public', current_database(), 'TEMPORARY')")
+        assert scalar(c, "SELECT has_database_privilege('dom360_analytics', current_database(), 'TEMPORARY')")
 
 
 # --- through a real PgBouncer in transaction mode, one server connection -----------------------------------
@@ -187,14 +187,14 @@ def bouncer(db: Database) -> Iterator[pgbouncer.PgBouncer]:
 
 def attack_through_bouncer(pb: pgbouncer.PgBouncer, victim: Tenant) -> tuple[str, int, int]:
     with pb.connect(APP_LOGIN, LOGIN_PASSWORD, autocommit=True) as attacker:
-        pid = attacker.execute("SELECT pg_backend_pid()").fetchone()[0]  # type: ignore[index]
+        pid = scalar(attacker, "SELECT pg_backend_pid()")
         plant(attacker)
         dom = Dom360(pb.dsn(APP_LOGIN, LOGIN_PASSWORD), min_size=1, max_size=1,
                      configure=lambda c: setattr(c, "prepare_threshold", None))
         try:
             victim_turn(dom, victim)
             with dom.pool.connection() as c:
-                victim_pid = c.execute("SELECT pg_backend_pid()").fetchone()[0]  # type: ignore[index]
+                victim_pid = scalar(c, "SELECT pg_backend_pid()")
         finally:
             dom.close()
         return loot(attacker), pid, victim_pid
@@ -283,8 +283,8 @@ def test_app_cannot_choose_a_message_id(db: Database, victim: Tenant) -> None:
                   [victim.conversation])
     with db.app() as c, c.transaction():  # the database's id: unique, increasing
         c.execute("SELECT dom360.set_tenant(%s)", [victim.id])
-        ids = [c.execute("INSERT INTO dom360.messages (conversation_id, role, content) VALUES (%s, 'user', 'x') "
-                         "RETURNING id", [victim.conversation]).fetchone()[0] for _ in range(3)]  # type: ignore[index]
+        ids = [scalar(c, "INSERT INTO dom360.messages (conversation_id, role, content) VALUES (%s, 'user', 'x') "
+                         "RETURNING id", [victim.conversation]) for _ in range(3)]  # type: ignore[index]
     assert ids == sorted(set(ids))
     with db.app() as c, pytest.raises(errors.InsufficientPrivilege):  # nor move the sequence back
         c.execute("SELECT setval('dom360.messages_id_seq', 1)")
@@ -292,7 +292,7 @@ def test_app_cannot_choose_a_message_id(db: Database, victim: Tenant) -> None:
 
 def partition_count(db: Database) -> int:
     with db.admin() as c:
-        return c.execute("SELECT count(*) FROM pg_inherits WHERE inhparent = 'dom360.messages'::regclass").fetchone()[0]  # type: ignore[index]
+        return scalar(c, "SELECT count(*) FROM pg_inherits WHERE inhparent = 'dom360.messages'::regclass")
 
 
 def park(db: Database, t: Tenant, months: list[str]) -> None:
@@ -314,8 +314,8 @@ def test_far_future_rows_create_a_bounded_number_of_partitions_per_run(db: Datab
     parked = doctor_findings(db, "default_partition_rows")
     assert len(parked) == 1 and "12 row(s)" in parked[0][1] and "2041-01" in parked[0][1]
     with db.admin() as c:
-        assert c.execute("SELECT dom360.ensure_message_partitions()").fetchone()[0] == 12  # type: ignore[index]
-        assert c.execute("SELECT dom360.ensure_message_partitions()").fetchone()[0] == 0  # type: ignore[index]
+        assert scalar(c, "SELECT dom360.ensure_message_partitions()") == 12
+        assert scalar(c, "SELECT dom360.ensure_message_partitions()") == 0
     assert partition_count(db) == before + 24
     assert doctor_findings(db, "default_partition_rows") == []
 
@@ -365,7 +365,7 @@ def test_ensure_message_partitions_gives_up_under_a_long_reader_and_never_blocks
         assert len(failure) == 1 and isinstance(failure[0], errors.LockNotAvailable)
         assert "lock not granted within 300ms after 5 attempt(s)" in str(failure[0])
         reader.execute("COMMIT")
-        assert maint.execute("SELECT dom360.ensure_message_partitions()").fetchone()[0] == 1  # type: ignore[index]
+        assert scalar(maint, "SELECT dom360.ensure_message_partitions()") == 1
 
 
 
@@ -416,8 +416,8 @@ def test_lint_function_search_path_mutable(db: Database) -> None:
 
 def test_lint_extension_in_public(db: Database) -> None:
     with db.admin() as c:
-        assert c.execute("SELECT array_agg(extname) FROM pg_extension "
-                         "WHERE extnamespace = 'public'::regnamespace AND extname <> 'plpgsql'").fetchone()[0] is None
+        assert scalar(c, "SELECT array_agg(extname) FROM pg_extension "
+                         "WHERE extnamespace = 'public'::regnamespace AND extname <> 'plpgsql'") is None
         where = dict(c.execute("SELECT extname, extnamespace::regnamespace::text FROM pg_extension "
                                "WHERE extname IN ('pgcrypto', 'btree_gist')").fetchall())
     assert where == {"pgcrypto": "dom360_ext", "btree_gist": "dom360_ext"}
@@ -450,7 +450,7 @@ def test_delete_conversation_reaches_the_current_tenant_only(db: Database, victi
     other = db.create_tenant("other")
     with db.app() as c, c.transaction():
         c.execute("SELECT dom360.set_tenant(%s)", [victim.id])
-        empty = c.execute("SELECT dom360.get_or_create_conversation(%s, 'nobody')", [victim.inbox]).fetchone()[0]  # type: ignore[index]
+        empty = scalar(c, "SELECT dom360.get_or_create_conversation(%s, 'nobody')", [victim.inbox])
     with db.app() as c:
         with c.transaction(), pytest.raises(errors.InsufficientPrivilege, match="no tenant set"):
             c.execute("SELECT * FROM dom360.delete_conversation(%s)", [empty])
@@ -459,6 +459,6 @@ def test_delete_conversation_reaches_the_current_tenant_only(db: Database, victi
             assert c.execute("SELECT * FROM dom360.delete_conversation(%s)", [empty]).fetchall() == []
         with c.transaction():
             c.execute("SELECT dom360.set_tenant(%s)", [victim.id])
-            assert c.execute("SELECT count(*) FROM dom360.conversations WHERE id = %s", [empty]).fetchone()[0] == 1  # type: ignore[index]
+            assert scalar(c, "SELECT count(*) FROM dom360.conversations WHERE id = %s", [empty]) == 1
             assert c.execute("SELECT id FROM dom360.delete_conversation(%s)", [empty]).fetchall() == [(empty,)]
-            assert c.execute("SELECT count(*) FROM dom360.conversations WHERE id = %s", [empty]).fetchone()[0] == 0  # type: ignore[index]
+            assert scalar(c, "SELECT count(*) FROM dom360.conversations WHERE id = %s", [empty]) == 0

@@ -8,7 +8,7 @@ import psycopg
 import pytest
 from psycopg import errors, sql
 
-from support import Database, Tenant, seed
+from support import Database, Tenant, scalar, seed
 
 #: Every table of schema dom360 and what the app role may do there (checked against the catalog).
 APP_PRIVILEGES: dict[str, frozenset[str]] = {
@@ -53,7 +53,7 @@ def tenants(db: Database) -> tuple[Tenant, Tenant]:
 
 
 def count(conn: psycopg.Connection, table: str) -> int:
-    return conn.execute(sql.SQL("SELECT count(*) FROM dom360.{}").format(sql.Identifier(table))).fetchone()[0]  # type: ignore[index]
+    return scalar(conn, sql.SQL("SELECT count(*) FROM dom360.{}").format(sql.Identifier(table)))
 
 
 def key_column(table: str) -> str:
@@ -92,7 +92,7 @@ def test_no_tenant_sees_no_row(db: Database, tenants: tuple[Tenant, Tenant], tab
     with db.app() as c, c.transaction():
         if setting is not None:
             c.execute("SELECT set_config('app.tenant_id', %s, true)", [setting])
-        assert c.execute("SELECT dom360.current_tenant_id()").fetchone()[0] is None
+        assert scalar(c, "SELECT dom360.current_tenant_id()") is None
         assert count(c, table) == 0
 
 
@@ -124,7 +124,7 @@ def test_no_tenant_writes_nothing(db: Database, tenants: tuple[Tenant, Tenant], 
                 assert c.execute(sql.SQL("DELETE FROM dom360.{}").format(ident)).rowcount == 0
         if table in DELETE_FUNCTIONS:
             with db.admin() as admin:
-                some_id = admin.execute(sql.SQL("SELECT id FROM dom360.{} LIMIT 1").format(ident)).fetchone()[0]  # type: ignore[index]
+                some_id = scalar(admin, sql.SQL("SELECT id FROM dom360.{} LIMIT 1").format(ident))
             with pytest.raises(errors.InsufficientPrivilege, match="no tenant set"), c.transaction():
                 c.execute(sql.SQL("SELECT * FROM dom360.{}(%s)").format(sql.Identifier(DELETE_FUNCTIONS[table])), [some_id])
     with db.admin() as c:
@@ -137,7 +137,7 @@ def test_setting_ends_with_the_transaction(db: Database, tenants: tuple[Tenant, 
         with c.transaction():
             c.execute("SELECT dom360.set_tenant(%s)", [a.id])
             assert count(c, "inboxes") == 1
-        assert c.execute("SELECT dom360.current_tenant_id()").fetchone()[0] is None
+        assert scalar(c, "SELECT dom360.current_tenant_id()") is None
         assert count(c, "inboxes") == 0
         with c.transaction(force_rollback=True):
             c.execute("SELECT dom360.set_tenant(%s)", [a.id])
@@ -245,10 +245,10 @@ def test_upsert_onto_another_tenants_key_is_refused(db: Database, tenants: tuple
         c.execute("INSERT INTO dom360.inboxes (id, name, channel) VALUES (%s, 'mine', 'web') "
                   "ON CONFLICT (tenant_id, id) DO UPDATE SET name = 'hijacked'", [b.inbox])
     with db.admin() as c:
-        assert c.execute("SELECT name FROM dom360.users WHERE tenant_id = %s", [b.id]).fetchone()[0] == "Ana"
-        name = c.execute("SELECT name FROM dom360.inboxes WHERE tenant_id = %s AND id = %s", [b.id, b.inbox]).fetchone()[0]
+        assert scalar(c, "SELECT name FROM dom360.users WHERE tenant_id = %s", [b.id]) == "Ana"
+        name = scalar(c, "SELECT name FROM dom360.inboxes WHERE tenant_id = %s AND id = %s", [b.id, b.inbox])
         assert name == "web"
-        assert c.execute("SELECT tenant_id FROM dom360.inboxes WHERE name = 'mine'").fetchone()[0] == a.id
+        assert scalar(c, "SELECT tenant_id FROM dom360.inboxes WHERE name = 'mine'") == a.id
 
 
 def test_unique_keys_are_per_tenant_and_case_insensitive(db: Database, tenants: tuple[Tenant, Tenant]) -> None:
@@ -328,7 +328,7 @@ def test_functions_refuse_another_tenants_ids(db: Database, tenants: tuple[Tenan
         funnel = c.execute("SELECT stage, conversations FROM dom360.tenant_lead_funnel() WHERE stage_order <= 1").fetchall()
         assert funnel == [("new", 1), ("qualified", 1)]
     with db.admin() as c:
-        assert c.execute("SELECT count(*) FROM dom360.conversation_stages WHERE stage = 'won'").fetchone()[0] == 0
+        assert scalar(c, "SELECT count(*) FROM dom360.conversation_stages WHERE stage = 'won'") == 0
     assert _counters(db) == before
 
 

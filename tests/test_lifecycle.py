@@ -28,17 +28,11 @@ from psycopg.types.json import Jsonb
 from dom360db import cli, tenant_export, tenant_import
 from dom360db.errors import Dom360Error
 
-from support import LOGIN_PASSWORD, Database, Server, migrate_database, seed, with_db
+from support import LOGIN_PASSWORD, Database, Server, migrate_database, month_start, owner_login, scalar, seed, with_db
 
 KEY = "lifecycle-test-key-0123456789abcdefghijklmnop"
 #: Content that a naive line format would break: newlines, backslashes, quotes, control characters, emoji.
 AWKWARD = 'linha 1\nlinha 2 \\ "aspas" \x01\x02\t; Olá 🎉'
-
-
-def month_start(months_from_now: int) -> datetime:
-    today = datetime.now(UTC)
-    y, m = divmod(today.year * 12 + today.month - 1 + months_from_now, 12)
-    return datetime(y, m + 1, 1, tzinfo=UTC)
 
 
 def run_cli(dsn: str, *args: str) -> str:
@@ -103,7 +97,7 @@ def populate(db: Database, slug: str) -> uuid.UUID:
         c.execute("SELECT dom360.set_tenant(%s)", [tid])
         c.execute("SELECT set_config('app.encryption_key', %s, true)", [KEY])
         c.execute("SELECT dom360.set_account_secret('agents_api_token', %s)", [f"token-of-{slug}"])
-        inboxes = [c.execute("INSERT INTO dom360.inboxes (name, channel) VALUES (%s, %s) RETURNING id", [n, ch]).fetchone()[0]
+        inboxes = [scalar(c, "INSERT INTO dom360.inboxes (name, channel) VALUES (%s, %s) RETURNING id", [n, ch])
                    for n, ch in (("Site", "web"), ("Zap", "whatsapp"))]
         c.execute("INSERT INTO dom360.users (email, name) VALUES (%s, 'Ana')", [f"ana@{slug}.example"])
         c.execute("INSERT INTO dom360.agents (agent_type, name, settings) VALUES ('SDR', 'Sam', %s)",
@@ -112,11 +106,11 @@ def populate(db: Database, slug: str) -> uuid.UUID:
         for n, customer in enumerate(("cust-1", "cust-2", "+55 11 90000-0003")):
             for inbox in inboxes:
                 for closed in (True, False) if customer == "cust-1" else (False,):
-                    conv = c.execute(
+                    conv = scalar(c,
                         "INSERT INTO dom360.conversations (inbox_id, external_id, agent_type, created_at) "
                         "VALUES (%s, %s, %s, %s) RETURNING id",
                         [inbox, customer, "COPILOT" if n == 2 else None,
-                         month_start(-14) + timedelta(days=n, minutes=0 if closed else 5)]).fetchone()[0]
+                         month_start(-14) + timedelta(days=n, minutes=0 if closed else 5)])
                     for k, when in enumerate(months[n::2]):
                         c.execute("INSERT INTO dom360.messages (conversation_id, role, content, input_tokens, output_tokens,"
                                   " tool_calls, metadata, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
@@ -136,27 +130,17 @@ def tenant_rows(db: Database, tenant_id: uuid.UUID) -> dict[str, int]:
     """Rows of the tenant in every tenant table but the audit log (as a superuser: no row-level security)."""
     with db.admin() as c:
         tables = [(r[0], r[1]) for r in c.execute("SELECT table_name, tenant_column FROM dom360.tenant_tables()")]
-        return {t: c.execute(sql.SQL("SELECT count(*) FROM dom360.{} WHERE {} = %s").format(
-                    sql.Identifier(t), sql.Identifier(col)), [tenant_id]).fetchone()[0]
+        return {t: scalar(c, sql.SQL("SELECT count(*) FROM dom360.{} WHERE {} = %s").format(
+                    sql.Identifier(t), sql.Identifier(col)), [tenant_id])
                 for t, col in tables if t != "audit_log"}
 
 
 @pytest.fixture
 def admin_login(db: Database) -> Iterator[str]:
     """A non-superuser administrator: a login member of the owner role (row-level security applies to it)."""
-    login = f"dom360_test_lifecycle_{uuid.uuid4().hex[:8]}"
-    with db.admin() as c:
-        c.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {} IN ROLE dom360_owner").format(
-            sql.Identifier(login), sql.Literal(LOGIN_PASSWORD)))
-        # the schema version is read from the runner's bookkeeping (its own when the administrator migrates)
-        c.execute(sql.SQL("GRANT USAGE ON SCHEMA dom360db_meta TO {0}; GRANT SELECT ON dom360db_meta.applied_files TO {0}"
-                          ).format(sql.Identifier(login)))
-    try:
-        yield with_db(db.server.admin_dsn, db.name, user=login, password=LOGIN_PASSWORD)
-    finally:
-        with db.admin() as c:
-            c.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(login)))
-            c.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(login)))
+    # the schema version is read from the runner's bookkeeping (its own when the administrator migrates)
+    with owner_login(db, "dom360_test_lifecycle", read_meta=True) as dsn:
+        yield dsn
 
 
 @pytest.fixture
@@ -230,11 +214,11 @@ def test_round_trip_gives_the_same_files(db: Database, admin_login: str, other_d
     assert_same_files(zeta_before, export(other_db.admin_dsn, "zeta", tmp_path / "zeta3"))
 
     with other_db.admin() as c:  # nothing parked: the months got their partitions
-        assert c.execute("SELECT count(*) FROM dom360.messages_default").fetchone()[0] == 0
+        assert scalar(c, "SELECT count(*) FROM dom360.messages_default") == 0
     with other_db.app() as c, c.transaction():  # the app goes on where the source stopped
         c.execute("SELECT dom360.set_tenant(%s)", [acme])
         c.execute("SELECT set_config('app.encryption_key', %s, true)", [KEY])
-        assert c.execute("SELECT agents_api_token FROM dom360.get_tenant_config()").fetchone()[0] == "token-of-acme"
+        assert scalar(c, "SELECT agents_api_token FROM dom360.get_tenant_config()") == "token-of-acme"
         conv, count = c.execute("SELECT id, message_count FROM dom360.conversations WHERE status = 'open' "
                                 "ORDER BY id LIMIT 1").fetchone()
         new_id, index, _ = c.execute("SELECT * FROM dom360.append_message(%s, 'user', 'de novo')", [conv]).fetchone()
@@ -244,11 +228,11 @@ def test_round_trip_gives_the_same_files(db: Database, admin_login: str, other_d
         req = json.loads(first["message_requests.jsonl"].splitlines()[0])
         c.execute("SELECT * FROM dom360.append_message(%s, 'user', 'dup', 0, 0, NULL, NULL, %s)",
                   [req["conversation_id"], req["request_id"]])
-        assert c.execute("SELECT count(*) FROM dom360.message_requests").fetchone()[0] == rows["message_requests"]
+        assert scalar(c, "SELECT count(*) FROM dom360.message_requests") == rows["message_requests"]
     with other_db.admin() as c:  # later audit rows come after the imported ones
         c.execute("UPDATE dom360.users SET name = 'Ana Maria' WHERE tenant_id = %s", [acme])
-        newest = c.execute("SELECT max(id) FROM dom360.audit_log WHERE tenant_id = %s AND operation = 'UPDATE'",
-                           [acme]).fetchone()[0]
+        newest = scalar(c, "SELECT max(id) FROM dom360.audit_log WHERE tenant_id = %s AND operation = 'UPDATE'",
+                        [acme])
     assert newest > max([json.loads(x)["id"] for x in again["audit_log.jsonl"].splitlines()]
                         + [r["id"] for r in manifest_of(tmp_path / "three")["lifecycle"]])
 
@@ -313,7 +297,7 @@ def test_move_to_a_database_with_another_key(db: Database, other_db: Database, t
     with other_db.app() as c, c.transaction():
         c.execute("SELECT dom360.set_tenant(%s)", [acme])
         c.execute("SELECT set_config('app.encryption_key', %s, true)", [target_key])
-        assert c.execute("SELECT agents_api_token FROM dom360.get_tenant_config()").fetchone()[0] == "token-of-acme"
+        assert scalar(c, "SELECT agents_api_token FROM dom360.get_tenant_config()") == "token-of-acme"
     # a wrong key: one line, and no partial export left behind
     res = subprocess.run([sys.executable, "-m", "dom360db", "tenant", "export", "acme", "--out", str(tmp_path / "y"),
                           "--key-env", "WRONG", "--dsn", db.admin_dsn], capture_output=True, text=True,
@@ -342,7 +326,7 @@ def test_import_is_all_or_nothing(db: Database, server: Server, template: str, t
         with psycopg.connect(target, autocommit=True) as c:
             for table in ("tenants", "account_vars", "users", "conversations", "messages", "audit_log",
                           "consumption_inbox_daily_stripes"):
-                assert c.execute(sql.SQL("SELECT count(*) FROM dom360.{}").format(sql.Identifier(table))).fetchone()[0] == 0
+                assert scalar(c, sql.SQL("SELECT count(*) FROM dom360.{}").format(sql.Identifier(table))) == 0
     assert tenant_rows(db, acme)["messages"] > 0
 
 
@@ -442,7 +426,7 @@ def test_delete_killed_midway_is_finished_by_the_same_command(db: Database, tmp_
     before = export(db.admin_dsn, "beta", tmp_path / "b1")
     with db.app() as c, c.transaction():
         c.execute("SELECT dom360.set_tenant(%s)", [acme])
-        conv = c.execute("SELECT id FROM dom360.conversations WHERE status = 'open' LIMIT 1").fetchone()[0]
+        conv = scalar(c, "SELECT id FROM dom360.conversations WHERE status = 'open' LIMIT 1")
         c.execute("INSERT INTO dom360.messages (conversation_id, role, content, created_at) "
                   "SELECT %s, 'user', 'm' || g, now() - g * interval '2 hours' FROM generate_series(1, 6000) AS g", [conv])
     total = tenant_rows(db, acme)["messages"]
@@ -461,7 +445,7 @@ def test_delete_killed_midway_is_finished_by_the_same_command(db: Database, tmp_
     left = tenant_rows(db, acme)
     assert 0 < left["messages"] < total and left["tenants"] == 1
     with db.admin() as c:  # closed: the app can no longer write to it meanwhile
-        assert c.execute("SELECT status FROM dom360.tenants WHERE id = %s", [acme]).fetchone()[0] == "closed"
+        assert scalar(c, "SELECT status FROM dom360.tenants WHERE id = %s", [acme]) == "closed"
     with db.app() as c, pytest.raises(errors.InsufficientPrivilege):
         c.execute("SELECT dom360.set_tenant(%s)", [acme])
     res = cli_process(db.admin_dsn, "tenant", "delete", "acme", "--confirm", "acme", "--batch-size", "500")
@@ -495,16 +479,16 @@ def test_forget_customer_as_the_app(db: Database, tmp_path: Path) -> None:
             c.execute("SELECT dom360.set_tenant(%s)", [acme])
             assert c.execute("SELECT * FROM dom360.forget_customer('cust-1')").fetchone() == (4, held)
             assert c.execute("SELECT * FROM dom360.forget_customer('cust-1')").fetchone() == (0, 0)  # nothing left
-            assert c.execute("SELECT count(*) FROM dom360.conversations WHERE external_id = 'cust-1'").fetchone()[0] == 0
+            assert scalar(c, "SELECT count(*) FROM dom360.conversations WHERE external_id = 'cust-1'") == 0
             # analytics still compute, without the customer
             c.execute("SELECT * FROM dom360.tenant_response_times()").fetchall()
             funnel = c.execute("SELECT stage, sum(conversations) FROM dom360.tenant_lead_funnel() GROUP BY 1").fetchall()
             assert dict(funnel)["new"] == 4
     with db.admin() as c:
         for table in ("messages", "message_requests", "conversation_stages"):  # nothing of the customer left behind
-            assert c.execute(sql.SQL("SELECT count(*) FROM dom360.{} x WHERE x.tenant_id = %s AND NOT EXISTS (SELECT FROM "
+            assert scalar(c, sql.SQL("SELECT count(*) FROM dom360.{} x WHERE x.tenant_id = %s AND NOT EXISTS (SELECT FROM "
                                      "dom360.conversations c WHERE c.tenant_id = x.tenant_id AND c.id = x.conversation_id)"
-                                     ).format(sql.Identifier(table)), [acme]).fetchone()[0] == 0
+                                     ).format(sql.Identifier(table)), [acme]) == 0
         row = c.execute("SELECT operation, table_name, row_key, changes, actor FROM dom360.audit_log "
                         "WHERE tenant_id = %s ORDER BY id DESC LIMIT 1", [acme]).fetchone()
     assert row[:4] == ("FORGET", "conversations", {}, {"conversations": 0, "messages": 0})
@@ -566,7 +550,7 @@ def test_any_content_survives_the_round_trip(db: Database, other_db: Database, t
         t = seed(db, slug)
         with db.app() as c, c.transaction():
             c.execute("SELECT dom360.set_tenant(%s)", [t.id])
-            conv = c.execute("SELECT dom360.get_or_create_conversation(%s, %s)", [t.inbox, customer]).fetchone()[0]
+            conv = scalar(c, "SELECT dom360.get_or_create_conversation(%s, %s)", [t.inbox, customer])
             for content, metadata, role in messages:
                 c.execute("SELECT * FROM dom360.append_message(%s, %s, %s, 1, 2, NULL, %s)",
                           [conv, role, content, Jsonb(metadata)])

@@ -15,14 +15,9 @@ from psycopg import conninfo, sql
 from dom360db import config, migrate, sqlfiles
 from dom360db.errors import Dom360Error
 
-from support import Server, with_db
+from support import Server, cli, scalar, with_db
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "dom360db", *args], capture_output=True, text=True,
-                          cwd=cwd, env=env, timeout=300)
 
 
 def tracked(dsn: str) -> list[tuple[str, str]]:
@@ -77,7 +72,7 @@ def test_failing_file_rolls_back_and_names_file_and_line(server: Server, sql_cop
         before = tracked(dsn)
         assert "schema/0999_broken.sql" not in [p for p, _ in before]
         with psycopg.connect(dsn) as c:
-            assert c.execute("SELECT to_regclass('dom360.half_done')").fetchone()[0] is None
+            assert scalar(c, "SELECT to_regclass('dom360.half_done')") is None
         with pytest.raises(Dom360Error):  # again: same failure, tracking table untouched
             migrate.migrate(dsn, files)
         assert tracked(dsn) == before
@@ -118,9 +113,9 @@ def test_repeatable_is_reapplied_when_its_rendered_text_changes(server: Server, 
         assert "functions/zz_probe.sql" in users
         assert [f.path for f, _ in changed.applied] == users  # exactly the repeatables using the parameter
         with psycopg.connect(dsn) as c:
-            assert c.execute("SELECT dom360.probe()").fetchone()[0] == 7
-            params = c.execute("SELECT params FROM dom360db_meta.applied_files WHERE path = 'functions/zz_probe.sql'"
-                               " ORDER BY id DESC LIMIT 1").fetchone()[0]
+            assert scalar(c, "SELECT dom360.probe()") == 7
+            params = scalar(c, "SELECT params FROM dom360db_meta.applied_files WHERE path = 'functions/zz_probe.sql'"
+                               " ORDER BY id DESC LIMIT 1")
         assert params == {"months_ahead": 7}
 
 
@@ -134,10 +129,10 @@ def test_no_transaction_file_runs_concurrently_safe_statements(server: Server, s
         out = migrate.migrate(dsn, sqlfiles.load(config.DEFAULTS, sql_copy))
         assert "schema/0999_concurrent.sql" in [f.path for f, _ in out.applied]
         with psycopg.connect(dsn) as c:
-            assert c.execute("SELECT to_regclass('dom360.inboxes_name_idx')").fetchone()[0] is not None
+            assert scalar(c, "SELECT to_regclass('dom360.inboxes_name_idx')") is not None
             # the file's SET ROLE did not leak into the files after it: the runner's rows are its own
             assert {r[0] for r in c.execute("SELECT DISTINCT applied_by FROM dom360db_meta.applied_files")} == {
-                c.execute("SELECT current_user").fetchone()[0]}
+                scalar(c, "SELECT current_user")}
 
 
 def test_dry_run_prints_sql_and_touches_nothing(server: Server, tmp_path: Path) -> None:
@@ -146,8 +141,8 @@ def test_dry_run_prints_sql_and_touches_nothing(server: Server, tmp_path: Path) 
         assert res.returncode == 0, res.stderr
         assert "-- ==== schema/0001_roles.sql (versioned 1) ====" in res.stdout
         with psycopg.connect(dsn) as c:
-            assert c.execute("SELECT to_regnamespace('dom360db_meta')").fetchone()[0] is None
-            assert c.execute("SELECT to_regnamespace('dom360')").fetchone()[0] is None
+            assert scalar(c, "SELECT to_regnamespace('dom360db_meta')") is None
+            assert scalar(c, "SELECT to_regnamespace('dom360')") is None
 
 
 def test_render_output_runs_with_psql(server: Server, tmp_path: Path) -> None:
@@ -162,7 +157,7 @@ def test_render_output_runs_with_psql(server: Server, tmp_path: Path) -> None:
                               capture_output=True, text=True, timeout=120)
         assert psql.returncode == 0, psql.stderr
         with psycopg.connect(dsn) as c:
-            assert c.execute("SELECT count(*) FROM pg_policies WHERE schemaname = 'dom360'").fetchone()[0] > 0
+            assert scalar(c, "SELECT count(*) FROM pg_policies WHERE schemaname = 'dom360'") > 0
 
 
 def test_status_table_and_json(server: Server, tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ import pytest
 from dom360db import config, migrate, sqlfiles
 from dom360db.errors import Dom360Error
 
-from support import Database
+from support import Database, scalar
 
 EXTRA = "SET LOCAL ROLE {};\nALTER TABLE dom360.inboxes ADD COLUMN lock_probe int;\n"
 
@@ -25,8 +25,8 @@ def files_plus(sql_text: str, *, no_transaction: bool = False) -> list[sqlfiles.
 
 def has_column(db: Database) -> bool:
     with db.admin() as c:
-        return bool(c.execute("SELECT count(*) FROM pg_attribute WHERE attrelid = 'dom360.inboxes'::regclass "
-                              "AND attname = 'lock_probe'").fetchone()[0])  # type: ignore[index]
+        return bool(scalar(c, "SELECT count(*) FROM pg_attribute WHERE attrelid = 'dom360.inboxes'::regclass "
+                              "AND attname = 'lock_probe'"))  # type: ignore[index]
 
 
 @pytest.mark.parametrize("no_transaction", [False, True])
@@ -44,7 +44,7 @@ def test_a_busy_table_is_retried_then_given_up_with_nothing_applied(db: Database
     assert sum("retrying" in s for s in said) == 2
     assert not has_column(db)
     with db.admin() as c:
-        assert not c.execute("SELECT count(*) FROM dom360db_meta.applied_files WHERE version = 9999").fetchone()[0]  # type: ignore[index]
+        assert not scalar(c, "SELECT count(*) FROM dom360db_meta.applied_files WHERE version = 9999")
 
 
 def test_a_lock_released_between_attempts_lets_the_file_through(db: Database) -> None:

@@ -29,7 +29,7 @@ def test_pip_install_from_a_copy_then_migrate_from_another_directory(server: Ser
     shutil.rmtree(copy)  # the installed package must not need the source tree
     # the typed client ships its marker and its queries (PEP 561: type checkers read the installed package)
     site = next(venv.glob("lib/python*/site-packages/dom360db"))
-    assert (site / "client" / "py.typed").is_file() and (site / "client.sql").is_file()
+    assert (site / "client" / "py.typed").is_file() and (site / "sql" / "queries" / "client.sql").is_file()
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     exe = str(venv / "bin" / "dom360db")

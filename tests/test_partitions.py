@@ -13,12 +13,7 @@ import pytest
 
 from dom360db import cli, config, doctor, partitions, sqlfiles
 
-from support import Database, Tenant, seed
-
-
-@pytest.fixture
-def acme(db: Database) -> Tenant:
-    return seed(db, "acme")
+from support import Database, Tenant, month_start, scalar, seed
 
 
 def run_cli(db: Database, *args: str) -> tuple[int, str, str]:
@@ -52,12 +47,6 @@ def where_stored(db: Database) -> dict[str, int]:
             "SELECT tableoid::regclass::text, count(*) FROM dom360.messages GROUP BY 1")}
 
 
-def month_start(months_from_now: int) -> datetime:
-    today = datetime.now(UTC)
-    y, m = divmod(today.year * 12 + today.month - 1 + months_from_now, 12)
-    return datetime(y, m + 1, 1, tzinfo=UTC)
-
-
 def messages_table(db: Database) -> partitions.Table:
     with db.admin() as c:
         return partitions.table_named(c, "messages")[0]
@@ -84,7 +73,7 @@ def test_a_message_dated_outside_every_partition_is_stored_reported_and_moved(db
         # the moved rows kept everything the trigger gave them, and the counters still match
         assert c.execute("SELECT array_agg(message_index ORDER BY created_at), sum(total_tokens) FROM dom360.messages"
                          ).fetchone() == ([2, 1], 14)
-        assert c.execute("SELECT sum(messages_count) FROM dom360.consumption_inbox_daily").fetchone()[0] == 2
+        assert scalar(c, "SELECT sum(messages_count) FROM dom360.consumption_inbox_daily") == 2
     # idempotent: nothing left to do
     code, out, _ = run_cli(db, "partitions", "ensure")
     assert code == 0 and "0 partition(s) created" in out
@@ -119,7 +108,7 @@ def test_partition_creation_races_with_inserts_into_the_new_month(db: Database, 
     outcome = partitions.Outcome()
     with psycopg.connect(db.admin_dsn, autocommit=True) as c:
         while True:  # let some rows land in the default partition first
-            if c.execute("SELECT count(*) FROM ONLY dom360.messages_default").fetchone()[0] >= 20:  # type: ignore[index]
+            if scalar(c, "SELECT count(*) FROM ONLY dom360.messages_default") >= 20:
                 break
         partitions.ensure(c, table, [month.date()], lock_timeout_ms=5000, attempts=5, outcome=outcome)
     for t in threads:
@@ -142,8 +131,8 @@ def test_retention_of_a_month_still_being_read(db: Database, acme: Tenant) -> No
     with db.app() as reader:
         reader.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
         reader.execute("SELECT dom360.set_tenant(%s)", [acme.id])
-        assert reader.execute("SELECT count(*) FROM dom360.messages WHERE created_at < %s",
-                              [old + timedelta(days=31)]).fetchone()[0] == 1  # type: ignore[index]
+        assert scalar(reader, "SELECT count(*) FROM dom360.messages WHERE created_at < %s",
+                              [old + timedelta(days=31)]) == 1  # type: ignore[index]
         with psycopg.connect(db.admin_dsn, autocommit=True) as c:
             assert partitions.expired(c, table, 12) == [f"dom360.messages_{old:%Y_%m}"]
             outcome = partitions.Outcome()
@@ -152,15 +141,15 @@ def test_retention_of_a_month_still_being_read(db: Database, acme: Tenant) -> No
                                   attempts=2, outcome=outcome)
             assert outcome.retries == 1 and outcome.detached == []
         insert_at(db, acme, datetime.now(UTC))  # writers were never refused meanwhile
-        assert reader.execute("SELECT count(*) FROM dom360.messages WHERE created_at < %s",
-                              [old + timedelta(days=31)]).fetchone()[0] == 1  # type: ignore[index]
+        assert scalar(reader, "SELECT count(*) FROM dom360.messages WHERE created_at < %s",
+                              [old + timedelta(days=31)]) == 1  # type: ignore[index]
         reader.execute("COMMIT")
     code, out, _ = run_cli(db, "partitions", "retain", "--keep-months", "12")
     assert code == 0, out
     assert f"dropped dom360.messages_{old:%Y_%m}" in out
     assert f"dom360.messages_{old:%Y_%m}" not in where_stored(db)
     with db.admin() as c:
-        assert c.execute("SELECT to_regclass(%s)", [f"dom360.messages_{old:%Y_%m}"]).fetchone()[0] is None  # type: ignore[index]
+        assert scalar(c, "SELECT to_regclass(%s)", [f"dom360.messages_{old:%Y_%m}"]) is None
 
 
 def test_retain_detach_only_keeps_a_locked_down_table(db: Database, acme: Tenant) -> None:
@@ -173,10 +162,10 @@ def test_retain_detach_only_keeps_a_locked_down_table(db: Database, acme: Tenant
     name = f"dom360.messages_{old:%Y_%m}"
     assert f"detached (kept as a table) {name}" in out
     with db.admin() as c:
-        assert c.execute(f"SELECT count(*) FROM {name}").fetchone()[0] == 1  # type: ignore[index]
+        assert scalar(c, f"SELECT count(*) FROM {name}") == 1
         assert c.execute("SELECT relispartition, relforcerowsecurity FROM pg_class WHERE oid = %s::regclass",
                          [name]).fetchone() == (False, True)
-        assert "Archive it" in c.execute("SELECT obj_description(%s::regclass)", [name]).fetchone()[0]  # type: ignore[index]
+        assert "Archive it" in scalar(c, "SELECT obj_description(%s::regclass)", [name])
         # the month cannot be silently re-created over the kept table
         with pytest.raises(psycopg.errors.DuplicateTable, match="not a partition"):
             c.execute("SELECT dom360.create_month_partition('dom360.messages', %s)", [old.date()])
@@ -215,16 +204,16 @@ def test_partitions_created_ahead_have_the_same_isolation(db: Database, acme: Te
         part = f"dom360.messages_{far:%Y_%m}"
         assert c.execute("SELECT relrowsecurity AND relforcerowsecurity, relowner::regrole::text FROM pg_class"
                          " WHERE oid = %s::regclass", [part]).fetchone() == (True, "dom360_owner")
-        assert c.execute("SELECT count(*) FROM pg_policy WHERE polrelid = %s::regclass AND polname = 'tenant_isolation'",
-                         [part]).fetchone()[0] == 1  # type: ignore[index]
-        assert c.execute("SELECT count(*) FROM pg_trigger WHERE tgrelid = %s::regclass AND NOT tgisinternal", [part]
-                         ).fetchone()[0] == 1  # type: ignore[index]
+        assert scalar(c, "SELECT count(*) FROM pg_policy WHERE polrelid = %s::regclass AND polname = 'tenant_isolation'",
+                         [part]) == 1  # type: ignore[index]
+        assert scalar(c, "SELECT count(*) FROM pg_trigger WHERE tgrelid = %s::regclass AND NOT tgisinternal", [part]
+                         ) == 1  # type: ignore[index]
     for tenant, mine in ((acme, "acme far"), (other, "globex far")):
         with db.app() as c, c.transaction():
             c.execute("SELECT dom360.set_tenant(%s)", [tenant.id])
             assert [r[0] for r in c.execute("SELECT content FROM dom360.messages WHERE created_at >= %s", [far])] == [mine]
     with db.app() as c, c.transaction():  # no tenant: no rows, no writes
-        assert c.execute("SELECT count(*) FROM dom360.messages WHERE created_at >= %s", [far]).fetchone()[0] == 0  # type: ignore[index]
+        assert scalar(c, "SELECT count(*) FROM dom360.messages WHERE created_at >= %s", [far]) == 0
 
 
 def test_ensure_dry_run_prints_the_ddl_and_changes_nothing(db: Database) -> None:
@@ -234,7 +223,7 @@ def test_ensure_dry_run_prints_the_ddl_and_changes_nothing(db: Database) -> None
     assert f"CREATE TABLE dom360.messages_{nxt:%Y_%m} (LIKE dom360.messages" in out
     assert f"ALTER TABLE dom360.messages ATTACH PARTITION dom360.messages_{nxt:%Y_%m}" in out
     with db.admin() as c:
-        assert c.execute("SELECT to_regclass(%s)", [f"dom360.messages_{nxt:%Y_%m}"]).fetchone()[0] is None  # type: ignore[index]
+        assert scalar(c, "SELECT to_regclass(%s)", [f"dom360.messages_{nxt:%Y_%m}"]) is None
 
 
 def test_list_shows_ranges_rows_and_sizes(db: Database, acme: Tenant) -> None:
@@ -272,8 +261,8 @@ def test_maintain_cannot_be_silenced_by_the_app(db: Database, acme: Tenant) -> N
     new lock: refused (no privilege); maintain runs all its steps regardless."""
     insert_at(db, acme, datetime(2033, 3, 1, tzinfo=UTC))
     with db.app(autocommit=True) as app:
-        assert app.execute("SELECT pg_try_advisory_lock(hashtextextended('dom360db maintain', 0))").fetchone()[0]
-        assert app.execute("SELECT pg_try_advisory_lock(x'646F6D333630'::bigint)").fetchone()[0]
+        assert scalar(app, "SELECT pg_try_advisory_lock(hashtextextended('dom360db maintain', 0))")
+        assert scalar(app, "SELECT pg_try_advisory_lock(x'646F6D333630'::bigint)")
         with app.transaction(), pytest.raises(psycopg.errors.InsufficientPrivilege):
             app.execute("LOCK TABLE dom360.maintenance_lock IN EXCLUSIVE MODE NOWAIT")
         with app.transaction(), pytest.raises(psycopg.errors.InsufficientPrivilege):

@@ -3,7 +3,7 @@
 - The transaction-scoped pattern (``BEGIN; SELECT dom360.set_tenant(t); …; COMMIT``) leaks nothing to
   the next client of a server connection, under concurrency, with commits, rollbacks and errors.
 - A session-level ``set_config('app.tenant_id', …, false)`` DOES leak to another client: the evidence for
-  the README's pooling warning. That test fails if the leak ever stops happening (e.g. the pool mode changed),
+  the pooling warning (docs/backend.md). That test fails if the leak ever stops happening (e.g. the pool mode changed),
   so the warning and its evidence stay in step.
 
 Needs the Debian package ``pgbouncer`` (skipped with that reason without it). Connections through
@@ -27,7 +27,7 @@ import pytest
 from psycopg import errors, sql
 
 import pgbouncer
-from support import APP_LOGIN, LOGIN_PASSWORD, Database, Tenant, seed
+from support import APP_LOGIN, LOGIN_PASSWORD, Database, Tenant, scalar, seed
 
 #: Tenant tables read in every transaction, with the column holding the owning tenant.
 TENANT_TABLES = {"tenants": "id", "inboxes": "tenant_id", "users": "tenant_id", "conversations": "tenant_id"}
@@ -95,7 +95,7 @@ def _client(pb: pgbouncer.PgBouncer, n: int, tenants: list[Tenant], barrier: thr
             try:
                 with c.transaction(force_rollback=ending == "rollback"):
                     pid, current, inboxes, bypass = c.execute(PROBE).fetchone()  # type: ignore[misc]
-                    log.starts.append((pid, c.execute("SELECT clock_timestamp()").fetchone()[0]))  # type: ignore[index]
+                    log.starts.append((pid, scalar(c, "SELECT clock_timestamp()")))
                     if current is not None or inboxes:
                         log.leaks.append(f"client {n} tx {i} on pid {pid}: before set_tenant, tenant {current}, "
                                          f"{inboxes} inbox(es) visible" + (f" ({BYPASS})" if bypass else ""))
@@ -104,7 +104,7 @@ def _client(pb: pgbouncer.PgBouncer, n: int, tenants: list[Tenant], barrier: thr
                         owners = {r[0] for r in c.execute(query)}
                         if owners != {t.id}:
                             log.leaks.append(f"client {n} tx {i} on pid {pid}: {table} as {t.id} shows {owners}")
-                    if c.execute("SELECT pg_backend_pid()").fetchone()[0] != pid:  # type: ignore[index]
+                    if scalar(c, "SELECT pg_backend_pid()") != pid:
                         log.leaks.append(f"client {n} tx {i}: server connection changed inside a transaction")
                     if ending == "error":
                         c.execute("SELECT 1 / 0")
@@ -159,7 +159,7 @@ def test_no_leak_through_transaction_pooling(db: Database, bouncer: Start) -> No
     assert handoffs >= total // 10
 
 
-# --- a session-level setting leaks: the evidence for the README's pooling warning ------------------------
+# --- a session-level setting leaks: the evidence for the pooling warning (docs/backend.md) ------------------------
 
 def test_session_level_set_leaks_through_the_pool(db: Database, bouncer: Start) -> None:
     a, b = seed(db, "acme"), seed(db, "beta")
@@ -167,14 +167,14 @@ def test_session_level_set_leaks_through_the_pool(db: Database, bouncer: Start) 
     # one server connection shared by two clients; A sets the tenant at session level, outside a transaction
     pb = bouncer(pool_size=1)
     with connect(pb) as client_a, connect(pb) as client_b:
-        pid_a = client_a.execute("SELECT pg_backend_pid(), set_config('app.tenant_id', %s, false)",
-                                 [str(a.id)]).fetchone()[0]  # type: ignore[index]
+        pid_a = scalar(client_a, "SELECT pg_backend_pid(), set_config('app.tenant_id', %s, false)",
+                                 [str(a.id)])  # type: ignore[index]
         # B never sets a tenant, yet sees A's tenant and A's rows
         probe = client_b.execute(PROBE).fetchone()
         assert probe is not None and not probe[3], BYPASS
         assert probe[0] == pid_a, f"both clients must be served by the one server connection: {pid_a} vs {probe}"
         assert probe[1:3] == (a.id, 1), (
-            f"the session-level setting no longer leaks ({probe}): check the pool mode and the README warning")
+            f"the session-level setting no longer leaks ({probe}): check the pool mode and docs/backend.md")
         with client_b.transaction():
             owners = {r[0] for r in client_b.execute("SELECT tenant_id FROM dom360.conversations")}
         assert owners == {a.id}
@@ -201,5 +201,5 @@ def test_pool_is_transaction_mode(db: Database, bouncer: Start) -> None:
     seed(db, "acme")
     pb = bouncer(pool_size=1)
     with connect(pb) as c1, connect(pb) as c2:
-        pids = {c.execute("SELECT pg_backend_pid()").fetchone()[0] for c in (c1, c2, c1, c2)}  # type: ignore[index]
+        pids = {scalar(c, "SELECT pg_backend_pid()") for c in (c1, c2, c1, c2)}
     assert len(pids) == 1

@@ -15,20 +15,14 @@ from click.testing import CliRunner
 
 from dom360db import cli
 
-from support import Database, Tenant, seed
-
-
-def month_start(months_from_now: int) -> datetime:
-    today = datetime.now(UTC)
-    y, m = divmod(today.year * 12 + today.month - 1 + months_from_now, 12)
-    return datetime(y, m + 1, 1, tzinfo=UTC)
+from support import Database, Tenant, month_start, scalar, seed
 
 
 def insert_at(db: Database, t: Tenant, when: datetime, content: str) -> int:
     with db.app() as c, c.transaction():
         c.execute("SELECT dom360.set_tenant(%s)", [t.id])
-        return c.execute("INSERT INTO dom360.messages (conversation_id, role, content, created_at) "
-                         "VALUES (%s, 'user', %s, %s) RETURNING message_index", [t.conversation, content, when]).fetchone()[0]  # type: ignore[index]
+        return scalar(c, "INSERT INTO dom360.messages (conversation_id, role, content, created_at) "
+                         "VALUES (%s, 'user', %s, %s) RETURNING message_index", [t.conversation, content, when])  # type: ignore[index]
 
 
 def test_a_message_dated_before_the_first_one_is_in_the_history_and_moves_first_message_at_back(db: Database) -> None:
@@ -40,7 +34,7 @@ def test_a_message_dated_before_the_first_one_is_in_the_history_and_moves_first_
     assert insert_at(db, t, earlier, "late import") == 3
     with db.app() as c, c.transaction():
         c.execute("SELECT dom360.set_tenant(%s)", [t.id])
-        first = c.execute("SELECT first_message_at FROM dom360.conversations WHERE id = %s", [t.conversation]).fetchone()[0]  # type: ignore[index]
+        first = scalar(c, "SELECT first_message_at FROM dom360.conversations WHERE id = %s", [t.conversation])
         assert first == earlier
         history = c.execute("SELECT message_index, content FROM dom360.recent_messages(%s)", [t.conversation]).fetchall()
     assert history == [(3, "late import"), (2, "second"), (1, "first")]
@@ -58,8 +52,8 @@ def test_retain_keeps_the_month_n_before_the_current_one_and_drops_the_month_bef
     result = CliRunner().invoke(cli.cli, ["partitions", "retain", "--keep-months", str(n), "--dsn", db.admin_dsn])
     assert result.exit_code == 0, result.output
     with db.admin() as c:
-        assert c.execute("SELECT to_regclass(%s)", [f"dom360.messages_{kept:%Y_%m}"]).fetchone()[0] is not None  # type: ignore[index]
-        assert c.execute("SELECT to_regclass(%s)", [f"dom360.messages_{dropped:%Y_%m}"]).fetchone()[0] is None  # type: ignore[index]
+        assert scalar(c, "SELECT to_regclass(%s)", [f"dom360.messages_{kept:%Y_%m}"]) is not None
+        assert scalar(c, "SELECT to_regclass(%s)", [f"dom360.messages_{dropped:%Y_%m}"]) is None
         contents = [r[0] for r in c.execute("SELECT content FROM dom360.messages ORDER BY created_at")]
     assert contents == ["kept: first instant of the month N before"]
     assert f"messages_{dropped:%Y_%m}" in result.output and f"messages_{kept:%Y_%m}" not in result.output

@@ -26,7 +26,8 @@ from psycopg.rows import dict_row
 from dom360db import secrets as rotation
 from dom360db.client import Dom360
 
-from support import LOGIN_PASSWORD, Database, with_db
+import support
+from support import LOGIN_PASSWORD, Database, scalar, with_db
 
 OLD = "old-" + secrets.token_urlsafe(32)
 NEW = "new-" + secrets.token_urlsafe(32)
@@ -39,7 +40,7 @@ PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[Healt
 
 
 def set_key(conn: psycopg.Connection, key: str | None, setting: str = "app.encryption_key") -> None:
-    """The way the README says to pass a key: a bind parameter of set_config, transaction-scoped."""
+    """The way docs/secrets-and-audit.md says to pass a key: a bind parameter of set_config, transaction-scoped."""
     conn.execute("SELECT set_config(%s, %s, true)", [setting, key or ""])
 
 
@@ -73,8 +74,8 @@ def decrypts_with(db: Database, tenant: uuid.UUID, key: str) -> dict[str, bool]:
     """Per secret present: does it decrypt with `key`? (as the superuser, through verify_tenant_secrets)"""
     with db.admin() as c, c.transaction():
         c.execute("SELECT set_config('app.tenant_id', %s, true)", [str(tenant)])
-        present = c.execute("SELECT secrets_present FROM dom360.get_tenant_config()").fetchone()[0]
-        failed = c.execute("SELECT failed FROM dom360.verify_tenant_secrets(%s)", [key]).fetchone()[0]
+        present = scalar(c, "SELECT secrets_present FROM dom360.get_tenant_config()")
+        failed = scalar(c, "SELECT failed FROM dom360.verify_tenant_secrets(%s)", [key])
     return {name: name not in failed for name in present}
 
 
@@ -90,8 +91,7 @@ def tenants_with_secrets(db: Database, n: int, key: str = OLD) -> dict[uuid.UUID
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "dom360db", *args], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "OLD_KEY": OLD, "NEW_KEY": NEW, **(env or {})})
+    return support.cli(*args, env={**os.environ, "OLD_KEY": OLD, "NEW_KEY": NEW, **(env or {})})
 
 
 def rotate_cli(dsn: str, *extra: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -106,17 +106,17 @@ def rotate_cli(dsn: str, *extra: str, env: dict[str, str] | None = None) -> subp
 def test_round_trip_with_an_explicit_key_and_with_the_setting(db: Database) -> None:
     with db.app() as c, c.transaction():
         text = "tok_live_Olá_密钥_🔑"
-        explicit = c.execute("SELECT dom360.encrypt_sensitive_field(%s, %s)", [text, OLD]).fetchone()[0]
-        assert c.execute("SELECT dom360.decrypt_sensitive_field(%s, %s)", [explicit, OLD]).fetchone()[0] == text
+        explicit = scalar(c, "SELECT dom360.encrypt_sensitive_field(%s, %s)", [text, OLD])
+        assert scalar(c, "SELECT dom360.decrypt_sensitive_field(%s, %s)", [explicit, OLD]) == text
         set_key(c, OLD)
-        from_setting = c.execute("SELECT dom360.encrypt_sensitive_field(%s)", [text]).fetchone()[0]
+        from_setting = scalar(c, "SELECT dom360.encrypt_sensitive_field(%s)", [text])
         assert from_setting != explicit  # a fresh salt and session key every time
         for ciphertext in (explicit, from_setting):
-            assert c.execute("SELECT dom360.decrypt_sensitive_field(%s)", [ciphertext]).fetchone()[0] == text
-            assert c.execute("SELECT dom360.decrypt_sensitive_field(%s, %s)", [ciphertext, OLD]).fetchone()[0] == text
+            assert scalar(c, "SELECT dom360.decrypt_sensitive_field(%s)", [ciphertext]) == text
+            assert scalar(c, "SELECT dom360.decrypt_sensitive_field(%s, %s)", [ciphertext, OLD]) == text
         # an explicit key wins over the setting
-        other = c.execute("SELECT dom360.encrypt_sensitive_field(%s, %s)", [text, NEW]).fetchone()[0]
-        assert c.execute("SELECT dom360.decrypt_sensitive_field(%s, %s)", [other, NEW]).fetchone()[0] == text
+        other = scalar(c, "SELECT dom360.encrypt_sensitive_field(%s, %s)", [text, NEW])
+        assert scalar(c, "SELECT dom360.decrypt_sensitive_field(%s, %s)", [other, NEW]) == text
         assert c.execute("SELECT dom360.encrypt_sensitive_field(NULL), dom360.decrypt_sensitive_field(NULL)"
                          ).fetchone() == (None, None)
 
@@ -125,7 +125,7 @@ def test_the_options_are_aes256_with_iterated_salted_sha256(db: Database) -> Non
     """OpenPGP packet bytes: symmetric-key session key packet (C3), v4, AES-256 (9), S2K iterated+salted
     (3), SHA-256 (8); no compression packet inside (pgcrypto checks that compress-algo is honoured)."""
     with db.app() as c:
-        ciphertext = c.execute("SELECT dom360.encrypt_sensitive_field(%s, %s)", ["x" * 200, OLD]).fetchone()[0]
+        ciphertext = scalar(c, "SELECT dom360.encrypt_sensitive_field(%s, %s)", ["x" * 200, OLD])
     raw = base64.b64decode(ciphertext)
     assert raw[0] == 0xC3 and raw[2:6] == bytes([4, 9, 3, 8])
     assert "\n" not in ciphertext
@@ -136,7 +136,7 @@ def test_the_options_are_aes256_with_iterated_salted_sha256(db: Database) -> Non
 def test_no_key_is_a_clear_error(db: Database, setting: str | None) -> None:
     with db.app() as c:
         with c.transaction():
-            ciphertext = c.execute("SELECT dom360.encrypt_sensitive_field('secret', %s)", [OLD]).fetchone()[0]
+            ciphertext = scalar(c, "SELECT dom360.encrypt_sensitive_field('secret', %s)", [OLD])
         for stmt, args in (("SELECT dom360.encrypt_sensitive_field('secret')", []),
                            ("SELECT dom360.decrypt_sensitive_field(%s)", [ciphertext]),
                            ("SELECT dom360.encrypt_sensitive_field('secret', '')", []),
@@ -151,8 +151,8 @@ def test_the_key_setting_ends_with_the_transaction(db: Database) -> None:
     with db.app() as c:
         with c.transaction():
             set_key(c, OLD)
-            ciphertext = c.execute("SELECT dom360.encrypt_sensitive_field('secret')").fetchone()[0]
-        assert c.execute("SELECT current_setting('app.encryption_key', true)").fetchone()[0] in (None, "")
+            ciphertext = scalar(c, "SELECT dom360.encrypt_sensitive_field('secret')")
+        assert scalar(c, "SELECT current_setting('app.encryption_key', true)") in (None, "")
         with pytest.raises(errors.InvalidParameterValue, match="no encryption key"), c.transaction():
             c.execute("SELECT dom360.decrypt_sensitive_field(%s)", [ciphertext])
 
@@ -169,7 +169,7 @@ def test_a_wrong_key_is_a_clear_error_never_garbage(db: Database, wrong: str) ->
     if wrong == OLD:
         return
     with db.app() as c:
-        ciphertext = c.execute("SELECT dom360.encrypt_sensitive_field('the secret', %s)", [OLD]).fetchone()[0]
+        ciphertext = scalar(c, "SELECT dom360.encrypt_sensitive_field('the secret', %s)", [OLD])
         for stmt, args, setting in (("SELECT dom360.decrypt_sensitive_field(%s, %s)", [ciphertext, wrong], None),
                                     ("SELECT dom360.decrypt_sensitive_field(%s)", [ciphertext], wrong)):
             with pytest.raises(errors.InvalidAuthorizationSpecification, match="wrong encryption key"), c.transaction():
@@ -181,7 +181,7 @@ def test_a_wrong_key_is_a_clear_error_never_garbage(db: Database, wrong: str) ->
 def test_errors_never_show_a_key(db: Database) -> None:
     wrong = "wrong-" + secrets.token_urlsafe(32)
     with db.app() as c:
-        ciphertext = c.execute("SELECT dom360.encrypt_sensitive_field('the secret', %s)", [OLD]).fetchone()[0]
+        ciphertext = scalar(c, "SELECT dom360.encrypt_sensitive_field('the secret', %s)", [OLD])
         for fn, arg, key, setting in (("decrypt", ciphertext, wrong, None), ("decrypt", ciphertext, None, wrong),
                                       ("decrypt", ciphertext, "", None), ("decrypt", ciphertext, "tiny-k3y", None),
                                       ("encrypt", "the secret", "", None), ("encrypt", "the secret", "tiny-k3y", None),
@@ -198,7 +198,7 @@ def test_errors_never_show_a_key(db: Database) -> None:
 
 def test_a_corrupt_ciphertext_is_a_clear_error(db: Database) -> None:
     with db.app() as c:
-        good = c.execute("SELECT dom360.encrypt_sensitive_field('the secret', %s)", [OLD]).fetchone()[0]
+        good = scalar(c, "SELECT dom360.encrypt_sensitive_field('the secret', %s)", [OLD])
         raw = bytearray(base64.b64decode(good))
         raw[-5] ^= 0x01  # one bit of the encrypted data: the integrity check (MDC) catches it
         for bad in (base64.b64encode(bytes(raw)).decode(), good[:-12], "not base64 at all!", ""):
@@ -216,7 +216,7 @@ def test_the_ciphertext_never_contains_the_plaintext(db: Database, plaintext: st
         for ciphertext in (one, two):
             assert plaintext not in ciphertext
             assert plaintext.encode() not in base64.b64decode(ciphertext)
-            back = c.execute("SELECT dom360.decrypt_sensitive_field(%s, %s)", [ciphertext, OLD]).fetchone()[0]
+            back = scalar(c, "SELECT dom360.decrypt_sensitive_field(%s, %s)", [ciphertext, OLD])
             assert back == plaintext
 
 
@@ -333,19 +333,19 @@ def test_neither_key_nor_plaintext_is_stored_anywhere_in_the_database(db: Databa
         ).fetchall()
         assert ("dom360", "audit_log") in tables and ("dom360", "account_vars") in tables
         for schema, table in tables:
-            text = c.execute(sql.SQL("SELECT coalesce(string_agg(t::text, E'\\n'), '') FROM {} AS t").format(
-                sql.Identifier(schema, table))).fetchone()[0]
+            text = scalar(c, sql.SQL("SELECT coalesce(string_agg(t::text, E'\\n'), '') FROM {} AS t").format(
+                sql.Identifier(schema, table)))
             assert not [n for n in needles if n in text], table
-        settings_text = c.execute("SELECT coalesce(string_agg(array_to_string(setconfig, ','), ','), '') "
-                                  "FROM pg_db_role_setting").fetchone()[0]
+        settings_text = scalar(c, "SELECT coalesce(string_agg(array_to_string(setconfig, ','), ','), '') "
+                                  "FROM pg_db_role_setting")
         assert not [n for n in needles if n in settings_text]
 
 
 def test_the_rotation_session_does_not_log_parameters(db: Database) -> None:
     with psycopg.connect(db.admin_dsn, autocommit=True) as c:
         rotation.prepare_session(c, NEW)
-        assert c.execute("SHOW log_parameter_max_length").fetchone()[0] == "0"
-        assert c.execute("SHOW log_parameter_max_length_on_error").fetchone()[0] == "0"
+        assert scalar(c, "SHOW log_parameter_max_length") == "0"
+        assert scalar(c, "SHOW log_parameter_max_length_on_error") == "0"
 
 
 # --- rotate-key ---------------------------------------------------------------------------------------------
@@ -373,8 +373,8 @@ def test_rotate_key_re_encrypts_every_secret_then_finds_nothing_to_do(db: Databa
         "rotated 0 secret(s) in 6 tenant(s); 10 already decrypted with the new key",
         "verified: all 10 secret(s) of 6 tenant(s) decrypt with the new key"]
     with db.admin() as c:  # the rotation is in the audit log, redacted
-        changes = c.execute("SELECT changes FROM dom360.audit_log WHERE table_name = 'account_vars' "
-                            "AND operation = 'UPDATE' AND actor = current_user ORDER BY id DESC LIMIT 1").fetchone()[0]
+        changes = scalar(c, "SELECT changes FROM dom360.audit_log WHERE table_name = 'account_vars' "
+                            "AND operation = 'UPDATE' AND actor = current_user ORDER BY id DESC LIMIT 1")
     assert changes == {f"{name}_enc": {"old": "[redacted]", "new": "[redacted]"} for name in SECRETS}
 
 
@@ -593,8 +593,8 @@ def test_rotate_key_as_a_non_superuser_member_of_the_owner_role(db: Database) ->
     try:
         dsn = with_db(db.server.admin_dsn, db.name, user=login, password=LOGIN_PASSWORD)
         with psycopg.connect(dsn) as c:  # it sees no tenant by itself
-            assert c.execute("SELECT count(*) FROM dom360.tenants").fetchone()[0] == 0
-            assert c.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()[0] is False
+            assert scalar(c, "SELECT count(*) FROM dom360.tenants") == 0
+            assert scalar(c, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user") is False
         res = rotate_cli(dsn, "--verify")
         assert res.returncode == 0, res.stderr
         assert res.stdout.splitlines()[0] == "rotated 6 secret(s) in 3 tenant(s); 0 already decrypted with the new key"

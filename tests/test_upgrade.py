@@ -30,7 +30,7 @@ from dom360db import cli, config, doctor, shipped, sqlfiles
 
 import dataset
 import pgtools
-from support import Server
+from support import Server, scalar
 
 REPO = Path(__file__).resolve().parent.parent
 PRE_BASELINE = "7a52a67"  # the first commit with the chat schema; its 0012_messages.sql was edited later
@@ -120,10 +120,10 @@ def test_doctor_on_a_baseline_database_reports_what_is_pending(scratch: str, bas
 def _old_data(dsn: str) -> None:
     """Data written through the API of the pre-baseline release (no secrets or prices yet)."""
     with psycopg.connect(dsn) as c, c.transaction():
-        t = c.execute("SELECT dom360.create_tenant('Old', 'old')").fetchone()[0]  # type: ignore[index]
+        t = scalar(c, "SELECT dom360.create_tenant('Old', 'old')")
         c.execute("SELECT dom360.set_tenant(%s)", [t])
-        inbox = c.execute("INSERT INTO dom360.inboxes (name, channel) VALUES ('web', 'web') RETURNING id").fetchone()[0]  # type: ignore[index]
-        conv = c.execute("SELECT dom360.get_or_create_conversation(%s, 'cust')", [inbox]).fetchone()[0]  # type: ignore[index]
+        inbox = scalar(c, "INSERT INTO dom360.inboxes (name, channel) VALUES ('web', 'web') RETURNING id")
+        conv = scalar(c, "SELECT dom360.get_or_create_conversation(%s, 'cust')", [inbox])
         for n in range(3):
             c.execute("SELECT dom360.append_message(%s, 'user', %s, 5, 1, NULL, NULL, %s)", [conv, f"m{n}", f"r{n}"])
 
@@ -134,7 +134,7 @@ def test_a_database_from_before_the_baseline_is_refused_with_the_way_out(server:
     assert old_dom360db(old_tree, "migrate", "--dsn", scratch).returncode == 0
     _old_data(scratch)
     with psycopg.connect(scratch) as c:
-        applied_before = c.execute("SELECT count(*) FROM dom360db_meta.applied_files").fetchone()[0]  # type: ignore[index]
+        applied_before = scalar(c, "SELECT count(*) FROM dom360db_meta.applied_files")
 
     result = subprocess.run([sys.executable, "-m", "dom360db", "migrate", "--dsn", scratch], capture_output=True,
                             text=True, timeout=120)
@@ -142,7 +142,7 @@ def test_a_database_from_before_the_baseline_is_refused_with_the_way_out(server:
     assert "schema/0012_messages.sql" in result.stderr and f"baseline {shipped.BASELINE}" in result.stderr
     assert '"Databases from before the baseline"' in result.stderr and "nothing was applied" in result.stderr
     with psycopg.connect(scratch) as c:
-        assert c.execute("SELECT count(*) FROM dom360db_meta.applied_files").fetchone()[0] == applied_before  # type: ignore[index]
+        assert scalar(c, "SELECT count(*) FROM dom360db_meta.applied_files") == applied_before
     got = findings(scratch)  # reports, does not crash
     assert ("migrations", "schema/0012_messages.sql") in {(f.check, f.object) for f in got}
 
@@ -160,13 +160,13 @@ def test_a_database_from_before_the_baseline_is_refused_with_the_way_out(server:
         assert r.exit_code == 0, r.output
         assert findings(new) == []
         with psycopg.connect(new) as c, c.transaction():
-            t = c.execute("SELECT id FROM dom360.tenants WHERE slug = 'old'").fetchone()[0]  # type: ignore[index]
+            t = scalar(c, "SELECT id FROM dom360.tenants WHERE slug = 'old'")
             c.execute("SELECT dom360.set_tenant(%s)", [t])
-            conv = c.execute("SELECT id FROM dom360.conversations").fetchone()[0]  # type: ignore[index]
-            again = c.execute("SELECT message_index FROM dom360.append_message(%s, 'user', 'x', 0, 0, NULL, NULL, 'r0')",
-                              [conv]).fetchone()[0]  # type: ignore[index]
+            conv = scalar(c, "SELECT id FROM dom360.conversations")
+            again = scalar(c, "SELECT message_index FROM dom360.append_message(%s, 'user', 'x', 0, 0, NULL, NULL, 'r0')",
+                              [conv])  # type: ignore[index]
             assert again == 1  # the request ids came along
-            nxt = c.execute("SELECT message_index FROM dom360.append_message(%s, 'user', 'next')", [conv]).fetchone()[0]  # type: ignore[index]
+            nxt = scalar(c, "SELECT message_index FROM dom360.append_message(%s, 'user', 'next')", [conv])
             assert nxt == 4
             history = [r[0] for r in c.execute("SELECT content FROM dom360.recent_messages(%s)", [conv])]
             assert history == ["next", "m2", "m1", "m0"]

@@ -41,6 +41,7 @@ from dom360db.client.rows import (
     Usage,
     UsageDaily,
 )
+from dom360db.queries import query
 
 T = TypeVar("T")
 Query = LiteralString | bytes | sql.SQL | sql.Composed
@@ -69,7 +70,7 @@ class AsyncTenantTx:
     async def _rows(self, cls: type[T], name: str, params: Params = None) -> list[T]:
         try:
             async with self._conn.cursor(row_factory=class_row(cls)) as cur:
-                await cur.execute(c.q(name), params)
+                await cur.execute(query(f"client.{name}"), params)
                 return await cur.fetchall()
         except psycopg.Error as exc:
             raise translate(exc) from exc
@@ -82,7 +83,7 @@ class AsyncTenantTx:
 
     async def _value(self, name: str, params: Params = None) -> Any:
         try:
-            cur = await self._conn.execute(c.q(name), params)
+            cur = await self._conn.execute(query(f"client.{name}"), params)
             row = await cur.fetchone()
         except psycopg.Error as exc:
             raise translate(exc) from exc
@@ -265,9 +266,9 @@ class AsyncDom360:
         With `encryption_key`, the transaction-scoped `app.encryption_key` is set too (as a bind parameter).
         """
         async with self._connection() as conn, conn.transaction():
-            await conn.execute(c.q("set_tenant"), {"tenant_id": tenant_id})
+            await conn.execute(query("common.set_tenant"), {"tenant_id": tenant_id})
             if encryption_key is not None:
-                await conn.execute(c.q("set_encryption_key"), {"key": encryption_key})
+                await conn.execute(query("client.set_encryption_key"), {"key": encryption_key})
             yield AsyncTenantTx(conn, tenant_id)
 
     async def chat_turn(self, tenant_id: uuid.UUID, inbox_id: uuid.UUID, external_id: str, role: Role, content: str, *,
@@ -283,12 +284,12 @@ class AsyncDom360:
         async with self._connection() as conn:
             try:  # BEGIN and COMMIT are statements of the pipeline: conn.transaction() would sync at each end
                 async with conn.pipeline():
-                    await conn.execute(c.q("begin"))
-                    await conn.execute(c.q("set_tenant"), params)
-                    stored = await conn.execute(c.q("turn_append"), params)
+                    await conn.execute(query("client.begin"))
+                    await conn.execute(query("common.set_tenant"), params)
+                    stored = await conn.execute(query("client.turn_append"), params)
                     hist = conn.cursor(row_factory=class_row(Message))
-                    await hist.execute(c.q("turn_history"), params)
-                    await conn.execute(c.q("commit"))
+                    await hist.execute(query("client.turn_history"), params)
+                    await conn.execute(query("client.commit"))
             except psycopg.Error:
                 await self._rollback(conn)  # a refused statement left the transaction aborted: end it
                 raise

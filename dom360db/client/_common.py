@@ -13,14 +13,9 @@ from psycopg.types.json import Jsonb
 
 from dom360db.client.errors import Dom360ClientError, Unavailable
 from dom360db.connect import describe, first_line
-from dom360db.queries import named_queries
 
 #: Seconds to wait for the first connection (and for a pooled one): a down server fails fast, with its cause.
 CONNECT_TIMEOUT_S = 5.0
-
-
-def q(name: str) -> str:
-    return named_queries("client.sql")[name]
 
 
 def conninfo_with_timeout(dsn: str, timeout: float, application_name: str) -> str:

@@ -36,6 +36,7 @@ from dom360db.client.rows import (
     Usage,
     UsageDaily,
 )
+from dom360db.queries import query
 
 T = TypeVar("T")
 Query = LiteralString | bytes | sql.SQL | sql.Composed
@@ -64,7 +65,7 @@ class TenantTx:
     def _rows(self, cls: type[T], name: str, params: Params = None) -> list[T]:
         try:
             with self._conn.cursor(row_factory=class_row(cls)) as cur:
-                return cur.execute(c.q(name), params).fetchall()
+                return cur.execute(query(f"client.{name}"), params).fetchall()
         except psycopg.Error as exc:
             raise translate(exc) from exc
 
@@ -76,7 +77,7 @@ class TenantTx:
 
     def _value(self, name: str, params: Params = None) -> Any:
         try:
-            row = self._conn.execute(c.q(name), params).fetchone()
+            row = self._conn.execute(query(f"client.{name}"), params).fetchone()
         except psycopg.Error as exc:
             raise translate(exc) from exc
         assert row is not None
@@ -249,9 +250,9 @@ class Dom360:
         never in the statement text), so `get_tenant_config()` returns the tenant's secrets decrypted.
         """
         with self._connection() as conn, conn.transaction():
-            conn.execute(c.q("set_tenant"), {"tenant_id": tenant_id})
+            conn.execute(query("common.set_tenant"), {"tenant_id": tenant_id})
             if encryption_key is not None:
-                conn.execute(c.q("set_encryption_key"), {"key": encryption_key})
+                conn.execute(query("client.set_encryption_key"), {"key": encryption_key})
             yield TenantTx(conn, tenant_id)
 
     def chat_turn(self, tenant_id: uuid.UUID, inbox_id: uuid.UUID, external_id: str, role: Role, content: str, *,
@@ -267,12 +268,12 @@ class Dom360:
         with self._connection() as conn:
             try:  # BEGIN and COMMIT are statements of the pipeline: conn.transaction() would sync at each end
                 with conn.pipeline():
-                    conn.execute(c.q("begin"))
-                    conn.execute(c.q("set_tenant"), params)
-                    stored = conn.execute(c.q("turn_append"), params)
+                    conn.execute(query("client.begin"))
+                    conn.execute(query("common.set_tenant"), params)
+                    stored = conn.execute(query("client.turn_append"), params)
                     hist = conn.cursor(row_factory=class_row(Message))
-                    hist.execute(c.q("turn_history"), params)
-                    conn.execute(c.q("commit"))
+                    hist.execute(query("client.turn_history"), params)
+                    conn.execute(query("client.commit"))
             except psycopg.Error:
                 self._rollback(conn)  # a refused statement left the transaction aborted: end it
                 raise

@@ -52,28 +52,11 @@ $$;
 ALTER FUNCTION dom360.audit_row_change() OWNER TO {{ owner_role | ident }};
 COMMENT ON FUNCTION dom360.audit_row_change() IS 'Trigger of tenants, users, account_vars, agents and inboxes: appends the change (actor, tenant, table, operation, row key, changed columns with old and new values, secrets redacted) to dom360.audit_log. Arguments: the primary key columns.';
 REVOKE ALL ON FUNCTION dom360.audit_row_change() FROM PUBLIC;
-
-DROP TRIGGER IF EXISTS audit_row_change ON dom360.tenants;
+{% for table, keys in [("tenants", ["id"]), ("users", ["tenant_id", "id"]), ("account_vars", ["tenant_id"]),
+                       ("agents", ["tenant_id", "id"]), ("inboxes", ["tenant_id", "id"])] -%}
+{# one trigger per audited table; its arguments are the table's primary key columns #}
+DROP TRIGGER IF EXISTS audit_row_change ON dom360.{{ table }};
 CREATE TRIGGER audit_row_change
-    AFTER INSERT OR UPDATE OR DELETE ON dom360.tenants
-    FOR EACH ROW EXECUTE FUNCTION dom360.audit_row_change('id');
-
-DROP TRIGGER IF EXISTS audit_row_change ON dom360.users;
-CREATE TRIGGER audit_row_change
-    AFTER INSERT OR UPDATE OR DELETE ON dom360.users
-    FOR EACH ROW EXECUTE FUNCTION dom360.audit_row_change('tenant_id', 'id');
-
-DROP TRIGGER IF EXISTS audit_row_change ON dom360.account_vars;
-CREATE TRIGGER audit_row_change
-    AFTER INSERT OR UPDATE OR DELETE ON dom360.account_vars
-    FOR EACH ROW EXECUTE FUNCTION dom360.audit_row_change('tenant_id');
-
-DROP TRIGGER IF EXISTS audit_row_change ON dom360.agents;
-CREATE TRIGGER audit_row_change
-    AFTER INSERT OR UPDATE OR DELETE ON dom360.agents
-    FOR EACH ROW EXECUTE FUNCTION dom360.audit_row_change('tenant_id', 'id');
-
-DROP TRIGGER IF EXISTS audit_row_change ON dom360.inboxes;
-CREATE TRIGGER audit_row_change
-    AFTER INSERT OR UPDATE OR DELETE ON dom360.inboxes
-    FOR EACH ROW EXECUTE FUNCTION dom360.audit_row_change('tenant_id', 'id');
+    AFTER INSERT OR UPDATE OR DELETE ON dom360.{{ table }}
+    FOR EACH ROW EXECUTE FUNCTION dom360.audit_row_change({{ keys | map("literal") | join(", ") }});
+{% endfor -%}

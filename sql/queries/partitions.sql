@@ -1,6 +1,6 @@
 -- Queries of `dom360db partitions` and `dom360db maintain` (dom360db/partitions.py).
 
--- tables --
+-- name: tables --
 -- The dom360 tables partitioned by month (range on one timestamptz column), with their default partition.
 SELECT c.oid::regclass::text AS parent, nullif(pt.partdefid, 0)::regclass::text AS default_partition
   FROM pg_partitioned_table pt
@@ -10,7 +10,8 @@ SELECT c.oid::regclass::text AS parent, nullif(pt.partdefid, 0)::regclass::text 
    AND a.atttypid = 'timestamptz'::regtype
  ORDER BY c.relname;
 
--- list --
+-- name: list --
+-- Every partition of a partitioned table, with its range and estimated rows.
 -- Every partition of those tables: its range (NULL bounds for the default), estimated rows (NULL when never
 -- analysed), total size with indexes, and whether a DETACH … CONCURRENTLY was interrupted.
 SELECT i.inhparent::regclass::text AS parent,
@@ -29,22 +30,24 @@ SELECT i.inhparent::regclass::text AS parent,
  WHERE i.inhparent = %(parent)s::regclass
  ORDER BY b.range_from NULLS LAST;
 
--- missing_months --
+-- name: missing_months --
+-- The months ahead that have no partition yet.
 SELECT m FROM dom360.missing_month_partitions(%(parent)s::regclass, %(months_ahead)s) AS m;
 
--- lock_timeout --
+-- name: lock_timeout --
+-- lock_timeout for the current transaction.
 SELECT set_config('lock_timeout', %(ms)s || 'ms', true);
 
--- session_lock_timeout --
-SELECT set_config('lock_timeout', %(ms)s || 'ms', false);
-
--- create_month --
+-- name: create_month --
+-- Create one month's partition.
 SELECT dom360.create_month_partition(%(parent)s::regclass, %(month)s::date);
 
--- month_ddl --
+-- name: month_ddl --
+-- The DDL that would create one month's partition.
 SELECT dom360.month_partition_ddl(%(parent)s::regclass, %(month)s::date);
 
--- expired --
+-- name: expired --
+-- Partitions older than the retention window.
 -- Partitions whose whole range ends before the start of the month `keep_months` months before the current
 -- (UTC) one: with keep_months = 12 in December 2026, 2025-12 and later are kept.
 SELECT p.partition
@@ -55,8 +58,10 @@ SELECT p.partition
  WHERE p.range_to <= (date_trunc('month', now() AT TIME ZONE 'UTC') - make_interval(months => %(keep_months)s)) AT TIME ZONE 'UTC'
  ORDER BY p.range_to;
 
--- detach_pending --
+-- name: detach_pending --
+-- Partitions whose concurrent detach was interrupted.
 SELECT i.inhrelid::regclass::text FROM pg_inherits i WHERE i.inhparent = %(parent)s::regclass AND i.inhdetachpending;
 
--- default_rows --
+-- name: default_rows --
+-- Rows waiting in default partitions.
 SELECT partition::text, row_count, oldest, newest FROM dom360.default_partition_rows();

@@ -1,7 +1,8 @@
 -- Security-posture checks run by `dom360db doctor`. Each query returns the findings of one check as
 -- rows (object, problem, fix); no row means the check passed. Parameters: the role names in force.
 
--- roles --
+-- name: roles --
+-- The group roles exist, without LOGIN, SUPERUSER, BYPASSRLS or any other attribute that bypasses the policies.
 SELECT r.want AS object,
        CASE WHEN p.oid IS NULL THEN 'role is missing'
             ELSE 'role has ' || concat_ws(', ',
@@ -17,7 +18,8 @@ SELECT r.want AS object,
  WHERE p.oid IS NULL
     OR p.rolsuper OR p.rolbypassrls OR p.rolcreaterole OR p.rolcreatedb OR p.rolreplication OR p.rolcanlogin;
 
--- logins_with_both_roles --
+-- name: logins_with_both_roles --
+-- No login is a member of both the app role and the analytics role.
 SELECT m.rolname AS object,
        'is a member of both the app role and the analytics role (the analytics policy would let it read every tenant)' AS problem,
        format('REVOKE %%I FROM %%I', %(analytics_role)s::text, m.rolname) AS fix
@@ -25,7 +27,8 @@ SELECT m.rolname AS object,
  WHERE pg_has_role(m.oid, %(app_role)s::text, 'MEMBER') AND pg_has_role(m.oid, %(analytics_role)s::text, 'MEMBER')
    AND NOT m.rolsuper;
 
--- privileged_members --
+-- name: privileged_members --
+-- No member of the app or analytics role is SUPERUSER or BYPASSRLS.
 SELECT m.rolname AS object,
        format('is a member of %%s and has %%s: row-level security does not hold for it', g.rolname,
               CASE WHEN m.rolsuper THEN 'SUPERUSER' ELSE 'BYPASSRLS' END) AS problem,
@@ -35,7 +38,8 @@ SELECT m.rolname AS object,
   JOIN pg_roles m ON m.oid = am.member
  WHERE g.rolname IN (%(app_role)s::text, %(analytics_role)s::text) AND (m.rolsuper OR m.rolbypassrls);
 
--- app_owns_objects --
+-- name: app_owns_objects --
+-- The app role owns no object.
 SELECT o.object, 'is owned by the app role' AS problem,
        format('ALTER … OWNER TO %%I (the app role must own nothing)', %(owner_role)s::text) AS fix
   FROM (SELECT c.oid::regclass::text AS object, c.relowner AS owner FROM pg_class c
@@ -44,7 +48,8 @@ SELECT o.object, 'is owned by the app role' AS problem,
         UNION ALL SELECT 'type ' || t.oid::regtype::text, t.typowner FROM pg_type t) AS o
  WHERE o.owner = (SELECT oid FROM pg_roles WHERE rolname = %(app_role)s::text);
 
--- app_can_create --
+-- name: app_can_create --
+-- The app role can create in no schema.
 SELECT 'schema ' || n.nspname AS object, 'the app role can CREATE in it' AS problem,
        format('REVOKE CREATE ON SCHEMA %%I FROM PUBLIC, %%I', n.nspname, %(app_role)s::text) AS fix
   FROM pg_namespace n
@@ -55,7 +60,8 @@ SELECT 'database ' || current_database(), 'the app role can CREATE schemas in it
        format('REVOKE CREATE ON DATABASE %%I FROM PUBLIC, %%I', current_database(), %(app_role)s::text)
  WHERE has_database_privilege(%(app_role)s::text, current_database(), 'CREATE');
 
--- rls_forced --
+-- name: rls_forced --
+-- Every table of schema dom360 has row-level security enabled and forced.
 SELECT c.oid::regclass::text AS object,
        CASE WHEN NOT c.relrowsecurity THEN 'row-level security is not enabled'
             ELSE 'row-level security is not forced (the owner bypasses it)' END AS problem,
@@ -68,7 +74,8 @@ SELECT c.oid::regclass::text AS object,
              WHERE ac.relnamespace = 'dom360'::regnamespace))
    AND NOT (c.relrowsecurity AND c.relforcerowsecurity);
 
--- tenant_policy --
+-- name: tenant_policy --
+-- Every tenant table has its tenant_isolation policy.
 SELECT c.oid::regclass::text AS object,
        'has no tenant_isolation policy: with RLS on, nobody but a superuser sees a row; without it, everybody sees all' AS problem,
        'dom360db migrate --reapply (policies/*.sql)' AS fix
@@ -76,7 +83,8 @@ SELECT c.oid::regclass::text AS object,
  WHERE c.relnamespace = 'dom360'::regnamespace AND c.relkind IN ('r', 'p') AND NOT c.relispartition
    AND NOT EXISTS (SELECT FROM pg_policy p WHERE p.polrelid = c.oid AND p.polname = 'tenant_isolation');
 
--- policy_fails_open --
+-- name: policy_fails_open --
+-- Every policy restricts reads and writes to the current tenant (or is a known, narrow exception).
 SELECT format('policy %%s on %%s', p.policyname, format('%%I.%%I', p.schemaname, p.tablename)) AS object,
        CASE WHEN p.permissive <> 'PERMISSIVE' THEN 'is not the expected permissive tenant policy'
             WHEN p.policyname = 'analytics_read' THEN 'reaches beyond the analytics role''s SELECT'
@@ -98,7 +106,8 @@ SELECT format('policy %%s on %%s', p.policyname, format('%%I.%%I', p.schemaname,
                       AND p.with_check ~ '^\(?\w+ = dom360\.current_tenant_id\(\)\)?$')
        END;
 
--- partition_privileges --
+-- name: partition_privileges --
+-- The app and analytics roles have no privilege on a partition itself.
 SELECT c.oid::regclass::text AS object,
        'the app or analytics role has privileges on a partition itself (a side door around the parent''s policies)' AS problem,
        format('REVOKE ALL ON %%s FROM %%I, %%I, PUBLIC', c.oid::regclass, %(app_role)s::text, %(analytics_role)s::text) AS fix
@@ -107,14 +116,16 @@ SELECT c.oid::regclass::text AS object,
    AND EXISTS (SELECT FROM unnest(ARRAY[%(app_role)s::text, %(analytics_role)s::text]) AS r(name)
                 WHERE has_table_privilege(r.name, c.oid, 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER'));
 
--- matview_select --
+-- name: matview_select --
+-- The app role cannot SELECT a materialized view (they have no row-level security).
 SELECT c.oid::regclass::text AS object,
        'the app role can SELECT a materialized view (they have no row-level security)' AS problem,
        format('REVOKE ALL ON %%s FROM PUBLIC, %%I; read it through a function', c.oid::regclass, %(app_role)s::text) AS fix
   FROM pg_class c
  WHERE c.relkind = 'm' AND has_table_privilege(%(app_role)s::text, c.oid, 'SELECT');
 
--- definer_functions --
+-- name: definer_functions --
+-- Every SECURITY DEFINER function pins search_path and is not executable by PUBLIC.
 SELECT p.oid::regprocedure::text AS object,
        CASE WHEN NOT EXISTS (SELECT FROM unnest(p.proconfig) s WHERE s LIKE 'search\_path=%%')
             THEN 'SECURITY DEFINER without a pinned search_path'
@@ -126,7 +137,8 @@ SELECT p.oid::regprocedure::text AS object,
    AND (NOT EXISTS (SELECT FROM unnest(p.proconfig) s WHERE s LIKE 'search\_path=%%')
         OR has_function_privilege('public', p.oid, 'EXECUTE'));
 
--- tenant_columns --
+-- name: tenant_columns --
+-- Every tenant table has a NOT NULL tenant_id defaulting to the current tenant, leading its primary key.
 SELECT c.oid::regclass::text AS object, x.problem, 'add a versioned migration that fixes the table' AS fix
   FROM pg_class c
   CROSS JOIN LATERAL (
@@ -145,7 +157,8 @@ SELECT c.oid::regclass::text AS object, x.problem, 'add a versioned migration th
  WHERE c.relnamespace = 'dom360'::regnamespace AND c.relkind IN ('r', 'p') AND NOT c.relispartition
    AND c.relname <> 'tenants';
 
--- undocumented --
+-- name: undocumented --
+-- Objects of schema dom360 without a COMMENT.
 SELECT o.object, 'has no COMMENT' AS problem, 'COMMENT ON … IS ''…'' in its SQL file' AS fix
   FROM (SELECT c.oid::regclass::text AS object, obj_description(c.oid, 'pg_class') AS comment
           FROM pg_class c
@@ -157,12 +170,14 @@ SELECT o.object, 'has no COMMENT' AS problem, 'COMMENT ON … IS ''…'' in its 
            AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')) AS o
  WHERE o.comment IS NULL;
 
--- pgcrypto --
+-- name: pgcrypto --
+-- pgcrypto is installed.
 SELECT 'extension pgcrypto' AS object, 'is not installed (encryption helpers need it)' AS problem,
        'CREATE EXTENSION pgcrypto (or run dom360db migrate)' AS fix
  WHERE NOT EXISTS (SELECT FROM pg_extension WHERE extname = 'pgcrypto');
 
--- partitions_ahead --
+-- name: partitions_ahead --
+-- Monthly partitions exist for the months ahead.
 SELECT format('%%s: %%s', t.oid::regclass, to_char(m.month, 'YYYY-MM')) AS object,
        'no partition for this month yet: inserts would land in the default partition or fail' AS problem,
        'dom360db partitions ensure (or SELECT dom360.ensure_message_partitions())' AS fix
@@ -174,7 +189,8 @@ SELECT format('%%s: %%s', t.oid::regclass, to_char(m.month, 'YYYY-MM')) AS objec
  WHERE t.relnamespace = 'dom360'::regnamespace AND pt.partstrat = 'r'
    AND to_regclass(format('%%I.%%I', 'dom360', t.relname || '_' || to_char(m.month, 'YYYY_MM'))) IS NULL;
 
--- default_partition_rows --
+-- name: default_partition_rows --
+-- No rows wait in a default partition.
 SELECT d.partition::text AS object,
        format('%%s row(s) dated outside every partition (%%s .. %%s): stored, but parked; the default partition should be empty',
               d.row_count, d.oldest, d.newest) AS problem,
@@ -182,7 +198,8 @@ SELECT d.partition::text AS object,
   FROM dom360.default_partition_rows() d
  WHERE d.row_count > 0;
 
--- temp_privilege --
+-- name: temp_privilege --
+-- The app role cannot create temporary objects in the database.
 -- Objects in pg_temp are found before pg_catalog for type and relation names and stay on a pooled server
 -- connection: an app login must not be able to create them (docs/security.md).
 SELECT 'database ' || current_database() AS object,
@@ -190,7 +207,8 @@ SELECT 'database ' || current_database() AS object,
        'SELECT dom360.secure_database() as the database owner (dom360db migrate runs it; a database cloned or restored loses it)' AS fix
  WHERE has_database_privilege(%(app_role)s::text, current_database(), 'TEMPORARY');
 
--- unqualified_names --
+-- name: unqualified_names --
+-- A function without a pinned search_path names nothing unqualified.
 -- dom360 functions without a pinned search_path resolve the names in their text with the caller's path, in
 -- which pg_temp comes first for types and relations: every type must be schema-qualified there (pg_catalog.uuid).
 -- A catalog scan of the function text (comments and string literals removed): `::type` casts and PL/pgSQL
@@ -233,7 +251,8 @@ SELECT found.object,
  GROUP BY found.object, found.name
  ORDER BY 1, 2;
 
--- app_can_lock --
+-- name: app_can_lock --
+-- The app role has no table-level UPDATE, DELETE or TRUNCATE (each allows a stalling LOCK TABLE).
 -- LOCK TABLE in a mode above ROW EXCLUSIVE needs table-level UPDATE, DELETE or TRUNCATE; column-level UPDATE does
 -- not count. Such a lock in one tenant's open transaction stalls every tenant: the app gets UPDATE per column and
 -- deletes through dom360.delete_*() functions.
@@ -245,14 +264,16 @@ SELECT c.oid::regclass::text AS object,
  WHERE c.relnamespace = 'dom360'::regnamespace AND c.relkind IN ('r', 'p', 'v')
    AND has_table_privilege(%(app_role)s::text, c.oid, 'UPDATE, DELETE, TRUNCATE');
 
--- summary_populated --
+-- name: summary_populated --
+-- The consumption summary materialized view is populated.
 SELECT c.oid::regclass::text AS object,
        'materialized view is not populated: tenant_consumption_summary() and REFRESH … CONCURRENTLY fail' AS problem,
        'dom360db refresh (populates it)' AS fix
   FROM pg_class c
  WHERE c.relnamespace = 'dom360'::regnamespace AND c.relkind = 'm' AND NOT c.relispopulated;
 
--- backup_role --
+-- name: backup_role --
+-- The backup role, if configured, exists, cannot log in unsafely and writes nothing.
 SELECT r.rolname AS object,
        CASE WHEN r.rolsuper OR r.rolcreaterole OR r.rolcreatedb OR r.rolreplication OR r.rolcanlogin
             THEN 'backup role has ' || concat_ws(', ', CASE WHEN r.rolsuper THEN 'SUPERUSER' END,
@@ -275,7 +296,8 @@ SELECT m.rolname, 'is a member of both the app role and the backup role (it coul
    AND to_regrole(%(backup_role)s::text) IS NOT NULL
    AND pg_has_role(m.oid, %(app_role)s::text, 'MEMBER') AND pg_has_role(m.oid, %(backup_role)s::text, 'MEMBER');
 
--- app_login_timeouts --
+-- name: app_login_timeouts --
+-- App logins without idle_in_transaction_session_timeout or statement_timeout.
 -- A transaction an app login leaves open (a crashed worker, a stuck request) keeps its locks and its snapshot until
 -- it ends: idle_in_transaction_session_timeout ends it, statement_timeout bounds one statement (docs/security.md,
 -- "Stalls"). What the catalog shows is checked: the login's setting in this database, then in every database, then

@@ -1,16 +1,20 @@
 -- Queries of `dom360db report`: one tenant's month, read through the analytics role's views (schema
--- 0043-0047) in a read-only transaction. Each starts with a `-- name --` header (loaded by dom360db.queries).
+-- 0043-0047) in a read-only transaction. Each starts with a `-- name: … --` header and a one-line description (loaded by dom360db.queries).
 
--- read_only --
+-- name: read_only --
+-- The report's transaction only reads.
 SET TRANSACTION READ ONLY;
 
--- as_role --
-SET LOCAL ROLE {role};
+-- name: as_role --
+-- Act as the analytics role for the rest of the transaction.
+SELECT pg_catalog.set_config('role', %(role)s, true);  -- SET LOCAL ROLE, the role name a bound value
 
--- find_tenant --
+-- name: find_tenant --
+-- The tenant a slug names: id, name, status.
 SELECT id, name, status FROM dom360.tenants WHERE slug = %(slug)s;
 
--- usage_by_day --
+-- name: usage_by_day --
+-- Messages and tokens per day of the month.
 SELECT u.day, sum(u.messages_count)::bigint, sum(u.input_tokens)::bigint, sum(u.output_tokens)::bigint,
        sum(u.total_tokens)::bigint
   FROM dom360.analytics_usage_daily AS u
@@ -18,14 +22,16 @@ SELECT u.day, sum(u.messages_count)::bigint, sum(u.input_tokens)::bigint, sum(u.
  GROUP BY u.day
  ORDER BY u.day;
 
--- cost_by_day --
+-- name: cost_by_day --
+-- Cost per day and currency, and the tokens no price covers.
 SELECT c.day, c.currency, sum(c.cost), sum(c.input_tokens + c.output_tokens) FILTER (WHERE c.cost IS NULL)
   FROM dom360.analytics_cost_daily AS c
  WHERE c.tenant_id = %(tenant_id)s AND c.day BETWEEN %(first_day)s AND %(last_day)s
  GROUP BY c.day, c.currency
  ORDER BY c.day, c.currency;
 
--- usage_by_inbox_agent --
+-- name: usage_by_inbox_agent --
+-- Messages, tokens and cost per inbox and agent type over the month.
 SELECT i.name, c.agent_type, sum(u.messages_count)::bigint, sum(u.total_tokens)::bigint, c.currency, sum(c.cost)
   FROM dom360.analytics_usage_daily AS u
   JOIN dom360.analytics_cost_daily AS c
@@ -35,13 +41,15 @@ SELECT i.name, c.agent_type, sum(u.messages_count)::bigint, sum(u.total_tokens):
  GROUP BY i.name, u.inbox_id, c.agent_type, c.currency
  ORDER BY i.name, c.agent_type, c.currency;
 
--- response_by_day --
+-- name: response_by_day --
+-- Response times per day and agent type.
 SELECT r.day, r.agent_type, r.turns, r.answered, r.unanswered, r.p50_seconds, r.p95_seconds
   FROM dom360.analytics_response_daily AS r
  WHERE r.tenant_id = %(tenant_id)s AND r.day BETWEEN %(first_day)s AND %(last_day)s
  ORDER BY r.day, r.agent_type;
 
--- response_month --
+-- name: response_month --
+-- Response times over the whole month per agent type.
 SELECT t.agent_type, count(*), count(t.answered_at), count(*) - count(t.answered_at),
        percentile_cont(0.5) WITHIN GROUP (ORDER BY t.response_seconds),
        percentile_cont(0.95) WITHIN GROUP (ORDER BY t.response_seconds)
@@ -52,7 +60,8 @@ SELECT t.agent_type, count(*), count(t.answered_at), count(*) - count(t.answered
  GROUP BY t.agent_type
  ORDER BY t.agent_type;
 
--- funnel --
+-- name: funnel --
+-- The lead funnel of the month, stage by stage.
 SELECT f.stage, f.conversations, f.rate_from_previous, f.rate_from_new, f.median_hours_to_reach
   FROM dom360.analytics_lead_funnel AS f
  WHERE f.tenant_id = %(tenant_id)s AND f.month = %(first_day)s

@@ -8,7 +8,8 @@
 -- explicit and equal. A function's body (4th column) is hashed in Python, after role names are
 -- replaced (bodies render role names).
 
--- describe --
+-- name: describe --
+-- One normalised line per object of schema dom360: (kind, name, definition, body).
 WITH rel AS (
     SELECT c.oid, c.relname, c.relkind, c.relispartition
       FROM pg_catalog.pg_class c

@@ -1,6 +1,7 @@
--- Catalog queries of `dom360db gen types` (a `-- name --` header before each).
+-- Catalog queries of `dom360db gen types` (a `-- name: … --` header and a one-line description before each).
 
--- app_functions --
+-- name: app_functions --
+-- Every function of schema dom360 the given role may execute, with its arguments and result.
 SELECT p.proname AS name,
        pg_catalog.obj_description(p.oid, 'pg_proc') AS comment,
        p.proretset AS returns_set,

@@ -1,13 +1,16 @@
--- The runner's own queries. Each starts with a `-- name --` header and is loaded by dom360db.queries.
+-- The runner's own queries (and `dom360db maintain`'s refresh). Each starts with a `-- name: … --` header and a one-line description and is loaded by dom360db.queries.
 -- The tracking objects live in their own schema, dom360db_meta, apart from the product's schema.
 
--- meta_schema --
+-- name: meta_schema --
+-- The runner's bookkeeping schema.
 CREATE SCHEMA IF NOT EXISTS dom360db_meta;
 
--- meta_comment --
+-- name: meta_comment --
+-- Document the bookkeeping schema.
 COMMENT ON SCHEMA dom360db_meta IS 'dom360db migration runner bookkeeping: which SQL files were applied, when, by whom.';
 
--- meta_table --
+-- name: meta_table --
+-- The table of applied files.
 CREATE TABLE IF NOT EXISTS dom360db_meta.applied_files (
     id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     kind         text        NOT NULL CHECK (kind IN ('versioned', 'repeatable')),
@@ -23,10 +26,12 @@ CREATE TABLE IF NOT EXISTS dom360db_meta.applied_files (
     tool_version text        NOT NULL
 );
 
--- meta_table_comment --
+-- name: meta_table_comment --
+-- Document the table of applied files.
 COMMENT ON TABLE dom360db_meta.applied_files IS 'One row per application of a SQL file by `dom360db migrate`. A versioned file appears once; a repeatable file once per change of its rendered text (the latest row is in force).';
 
--- meta_columns_comment --
+-- name: meta_columns_comment --
+-- Document the columns of the table of applied files.
 DO $$
 BEGIN
     COMMENT ON COLUMN dom360db_meta.applied_files.checksum IS 'sha256 of the rendered SQL (after template parameters), hex.';
@@ -36,36 +41,44 @@ BEGIN
     COMMENT ON COLUMN dom360db_meta.applied_files.duration_ms IS 'Wall time spent applying the file, in milliseconds.';
 END $$;
 
--- meta_versioned_unique --
+-- name: meta_versioned_unique --
+-- A versioned file is applied at most once.
 CREATE UNIQUE INDEX IF NOT EXISTS applied_files_version_key
     ON dom360db_meta.applied_files (version) WHERE kind = 'versioned';
 
--- meta_exists --
+-- name: meta_exists --
+-- Whether the bookkeeping table exists.
 SELECT to_regclass('dom360db_meta.applied_files') IS NOT NULL;
 
--- applied --
+-- name: applied --
+-- The last application of every file.
 SELECT DISTINCT ON (path) kind, version, path, checksum, applied_at
   FROM dom360db_meta.applied_files
  ORDER BY path, id DESC;
 
--- record --
+-- name: record --
+-- Record one applied file.
 INSERT INTO dom360db_meta.applied_files (kind, version, path, name, checksum, params, os_user, duration_ms, tool_version)
 VALUES (%(kind)s, %(version)s, %(path)s, %(name)s, %(checksum)s, %(params)s, %(os_user)s, %(duration_ms)s, %(tool_version)s);
 
--- meta_run_lock --
+-- name: meta_run_lock --
 -- The lock of concurrent migrate runs (dom360db/runlock.py): a table only the migrating role has privileges on.
 CREATE TABLE IF NOT EXISTS dom360db_meta.run_lock ();
 
--- file_lock_timeout --
+-- name: file_lock_timeout --
+-- lock_timeout for the current file's transaction.
 SELECT set_config('lock_timeout', %(ms)s || 'ms', true);
 
--- session_lock_timeout --
+-- name: session_lock_timeout --
+-- lock_timeout for the whole session (autocommit files).
 SELECT set_config('lock_timeout', %(ms)s || 'ms', false);
 
--- meta_run_lock_comment --
+-- name: meta_run_lock_comment --
+-- Document the run lock table.
 COMMENT ON TABLE dom360db_meta.run_lock IS 'No rows: `dom360db migrate` holds LOCK TABLE … IN EXCLUSIVE MODE on it while it runs, so runs are serialized by a lock no other role (the app''s login included) has the privileges to take.';
 
--- run_lock_holder --
+-- name: run_lock_holder --
+-- Who holds the run lock, for the message of a waiting runner.
 SELECT a.pid, coalesce(a.usename::text, '?'), coalesce(a.application_name, ''), now() - a.backend_start AS held_for
   FROM pg_locks l JOIN pg_stat_activity a USING (pid)
  WHERE l.locktype = 'relation' AND l.granted AND l.relation = to_regclass(%(table)s)
@@ -73,20 +86,25 @@ SELECT a.pid, coalesce(a.usename::text, '?'), coalesce(a.application_name, ''), 
  ORDER BY a.backend_start
  LIMIT 1;
 
--- no_idle_timeout --
+-- name: no_idle_timeout --
+-- The runner's own transaction may idle while it waits.
 SET idle_in_transaction_session_timeout = 0;
 
--- reset_session --
+-- name: reset_session --
+-- Forget every session setting a file made.
 DISCARD ALL;
 
--- reset_role --
+-- name: reset_role --
+-- Back to the connecting role before recording a file.
 RESET ROLE;
 
--- ensure_partitions --
+-- name: ensure_partitions --
+-- Create the monthly partitions ahead, once the function exists.
 SELECT CASE WHEN to_regprocedure('dom360.ensure_message_partitions(integer)') IS NULL THEN NULL
             ELSE dom360.ensure_message_partitions(%(months_ahead)s::int) END;
 
--- refresh_summary --
+-- name: refresh_summary --
+-- Refresh the consumption summary materialized view.
 -- CONCURRENTLY (readers never wait) once populated; an unpopulated view (CONCURRENTLY refuses it) is
 -- populated with a plain REFRESH.
 DO $refresh$
@@ -99,10 +117,10 @@ BEGIN
 END
 $refresh$;
 
--- has_secure_database --
+-- name: has_secure_database --
 -- Whether the files that define it are applied (a run of the first files only has not: the call would not parse).
 SELECT to_regprocedure('dom360.secure_database()') IS NOT NULL;
 
--- secure_database --
+-- name: secure_database --
 -- Database privileges are not copied by CREATE DATABASE … TEMPLATE or pg_restore: re-applied on every run.
 SELECT dom360.secure_database();
