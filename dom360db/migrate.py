@@ -22,14 +22,14 @@ from datetime import datetime
 from typing import Literal
 
 import psycopg
-from psycopg import errors
+from psycopg import errors, sql
 from psycopg.types.json import Jsonb
 
 from dom360db import __version__, runlock, shipped
 from dom360db.connect import connect, describe, error_line, scalar
 from dom360db.errors import Dom360Error
 from dom360db.progress import Progress
-from dom360db.queries import query
+from dom360db.queries import composed, query
 from dom360db.sqlfiles import SqlFile, Statement, split_statements
 
 State = Literal["applied", "pending", "changed", "missing"]
@@ -315,4 +315,22 @@ def migrate(dsn: str, files: Sequence[SqlFile], *, lock_timeout_s: float = 300.0
                     progress(f"created {created} partition(s) of dom360.messages")
         finally:
             conn.close()
+    owner = next((f.params["owner_role"] for f in files if "owner_role" in f.params), None)
+    if owner is not None:
+        _hand_over_run_lock(dsn, owner)
     return Outcome(done)
+
+
+def _hand_over_run_lock(dsn: str, owner_role: str) -> None:
+    """dom360db_meta.run_lock to the owner role, once released (the bootstrap creates it as the migrating login,
+    before the owner role may exist). A migrate that holds it again meanwhile hands it over when it ends."""
+    conn = connect(dsn, autocommit=False, application_name="dom360db migrate")
+    try:
+        if scalar(conn, query("migrate.run_lock_not_owned"), {"owner_role": owner_role}):
+            conn.execute(query("migrate.file_lock_timeout"), {"ms": 2000})
+            conn.execute(composed("migrate.hand_over_run_lock", owner=sql.Identifier(owner_role)))
+        conn.commit()
+    except psycopg.errors.LockNotAvailable:
+        conn.rollback()
+    finally:
+        conn.close()

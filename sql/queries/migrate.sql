@@ -65,6 +65,17 @@ VALUES (%(kind)s, %(version)s, %(path)s, %(name)s, %(checksum)s, %(params)s, %(o
 -- The lock of concurrent migrate runs (dom360db/runlock.py): a table only the migrating role has privileges on.
 CREATE TABLE IF NOT EXISTS dom360db_meta.run_lock ();
 
+-- name: run_lock_not_owned --
+-- Whether the run lock table is still the migrating login's while the owner role exists (hand_over_run_lock).
+SELECT to_regrole(%(owner_role)s) IS NOT NULL
+   AND (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = 'dom360db_meta.run_lock'::regclass)
+       <> to_regrole(%(owner_role)s);
+
+-- name: hand_over_run_lock --
+-- The run lock table to the owner role (as policies/dom360db_meta.sql does for the rest of dom360db_meta), so that
+-- a dump names only roles `dom360db roles` creates; run by migrate after releasing it (under file_lock_timeout).
+ALTER TABLE dom360db_meta.run_lock OWNER TO {owner};
+
 -- name: file_lock_timeout --
 -- lock_timeout for the current file's transaction.
 SELECT set_config('lock_timeout', %(ms)s || 'ms', true);
