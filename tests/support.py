@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import conninfo, sql
 
-from dom360db import config, migrate, sqlfiles
+from dom360db import citus, config, migrate, sqlfiles
 
 #: Test login roles (cluster-wide), members of the product's group roles.
 APP_LOGIN = "dom360_test_app"
@@ -137,7 +137,9 @@ def apply_mutation(dsn: str, mutation: str) -> None:
 def migrate_database(dsn: str, **params: object) -> migrate.Outcome:
     """Apply the package's SQL with the default parameters (plus `params`)."""
     merged = {**config.DEFAULTS, **params}
-    return migrate.migrate(dsn, sqlfiles.load(merged), lock_timeout_s=60, months_ahead=merged["months_ahead"])
+    merged = citus.with_citus(merged, dsn)
+    return migrate.migrate(dsn, sqlfiles.load(merged), lock_timeout_s=60, months_ahead=merged["months_ahead"],
+                           params=merged)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,88 @@
+"""Citus: what `migrate` does only where the target database has the citus extension (docs/citus.md).
+
+- `present`: the extension exists in the database (the catalog decides, never a flag).
+- `prepare`: before any file, as a superuser: the package's roles able to log in to the workers (Citus
+  connects as the current user) and distributed objects of this database, and the database settings the
+  schema relies on (sql/citus/prepare.sql). Refuses up front, one line, what the package cannot fix.
+- `distribute`: after the versioned files and at the end of every run: tenants a reference table, every
+  other tenant table hash-distributed by tenant_id in one colocation group (sql/citus/distribute.sql).
+
+The SQL files render with the parameter `citus` set from the catalog, so the Citus variants of a few
+functions (set_tenant's `SET LOCAL`) exist only there; on a single server the rendered text is unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import psycopg
+
+from dom360db import sqlfiles
+from dom360db.connect import connect
+from dom360db.errors import Dom360Error
+from dom360db.queries import named_queries
+
+Progress = Callable[[str], None]
+
+
+def _q(name: str) -> str:
+    return named_queries("citus.sql")[name]
+
+
+def present(conn: psycopg.Connection) -> bool:
+    """True when the citus extension exists in the connected database."""
+    return bool(conn.execute(_q("citus_present")).fetchone()[0])  # type: ignore[index]
+
+
+def detect(dsn: str) -> bool:
+    """Whether the target has Citus, for rendering; False when it cannot be reached (the command's own
+    connection then reports why)."""
+    try:
+        with psycopg.connect(dsn, connect_timeout=10) as conn:
+            return present(conn)
+    except psycopg.Error:
+        return False
+
+
+def with_citus(params: Mapping[str, Any], dsn: str | None) -> dict[str, Any]:
+    """The parameters with `citus` set from the target's catalog (False without a target)."""
+    out = dict(params)
+    out["citus"] = bool(dsn) and detect(dsn)  # type: ignore[arg-type]
+    return out
+
+
+def _run(conn: psycopg.Connection, path: str, params: Mapping[str, Any]) -> None:
+    text, _ = sqlfiles.render(sqlfiles.environment(), path, params)
+    with conn.transaction():
+        for st in sqlfiles.split_statements(text):
+            try:
+                conn.execute(st.sql)
+            except psycopg.Error as exc:
+                raise Dom360Error(f"sql/{path}:{st.line}: {str(exc).splitlines()[0]}; nothing from it was applied") from exc
+
+
+def prepare(dsn: str, params: Mapping[str, Any], progress: Progress = lambda s: None) -> bool:
+    """On Citus: check what the package cannot fix, then prepare roles and settings. Returns whether the
+    target has Citus (False: nothing done)."""
+    with connect(dsn, application_name="dom360db migrate (citus)") as conn:
+        if not present(conn):
+            return False
+        superuser, workers, version = conn.execute(_q("citus_preflight")).fetchone()  # type: ignore[misc]
+        if not superuser:
+            raise Dom360Error(
+                "Citus: migrate must connect to the coordinator as a superuser (it creates the package's roles "
+                "on every node, sets citus.enable_unsafe_triggers and citus.propagate_set_commands for this "
+                "database and distributes the tables); nothing was applied")
+        if workers < 1:
+            raise Dom360Error(
+                "Citus: the coordinator has no worker node in this database: add them first "
+                "(SELECT citus_add_node(host, port) per worker); nothing was applied")
+        progress(f"Citus {version}, {workers} worker(s): preparing roles and database settings")
+        _run(conn, "citus/prepare.sql", params)
+    return True
+
+
+def distribute(conn: psycopg.Connection, params: Mapping[str, Any], progress: Progress = lambda s: None) -> None:
+    """Distribute every tenant table not distributed yet (idempotent)."""
+    _run(conn, "citus/distribute.sql", params)
