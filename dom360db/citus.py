@@ -86,3 +86,9 @@ def prepare(dsn: str, params: Mapping[str, Any], progress: Progress = lambda s: 
 def distribute(conn: psycopg.Connection, params: Mapping[str, Any], progress: Progress = lambda s: None) -> None:
     """Distribute every tenant table not distributed yet (idempotent)."""
     _run(conn, "citus/distribute.sql", params)
+
+
+def finish(conn: psycopg.Connection, params: Mapping[str, Any]) -> None:
+    """At the end of every run: distribute what is left, then the shard-level grants (sql/citus/shard_grants.sql)."""
+    _run(conn, "citus/distribute.sql", params)
+    _run(conn, "citus/shard_grants.sql", params)

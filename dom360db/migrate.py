@@ -324,7 +324,7 @@ def migrate(dsn: str, files: Sequence[SqlFile], *, lock_timeout_s: float = 300.0
                 if created:
                     progress(f"created {created} partition(s) of dom360.messages")
             if on_citus:
-                citus.distribute(conn, params, progress)  # tables of this run's versioned files, if any left
+                citus.finish(conn, params)  # tables of this run's versioned files, if any left; shard grants
         finally:
             conn.close()
     return Outcome(done)

@@ -6,7 +6,7 @@ CREATE FUNCTION dom360.get_tenant_config()
     RETURNS TABLE (tenant_id uuid, agents_endpoint_url text, agents_timeout_ms integer, default_agent_type text,
                    rag_enabled boolean, rag_top_k integer, updated_at timestamptz,
                    agents_api_token text, webhook_secret text, secrets_present text[])
-    LANGUAGE sql
+    LANGUAGE {{ 'plpgsql' if citus else 'sql' }}
     STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -14,8 +14,15 @@ AS $$
        decrypted only when the transaction has set app.encryption_key (a wrong key raises, never garbage);
        otherwise they are NULL. secrets_present always names the secrets the tenant has (the non-NULL
        account_vars columns *_enc, without the suffix), so a caller without the key knows what is set. */
-    SELECT dom360.require_tenant();  -- fails closed: 42501 when no tenant is set (a statement of its own: always run)
-    SELECT a.tenant_id, a.agents_endpoint_url, a.agents_timeout_ms, a.default_agent_type, a.rag_enabled,
+{% if citus %}    -- Citus: PL/pgSQL, so that the tenant is a bound parameter: the statement is routed to the tenant's shard
+    -- (dom360.current_tenant_id() in the WHERE clause would send it to every shard).
+    #variable_conflict use_column
+DECLARE
+    v_tenant pg_catalog.uuid := dom360.require_tenant();  -- fails closed: 42501 when no tenant is set
+BEGIN
+    RETURN QUERY
+{% else %}    SELECT dom360.require_tenant();  -- fails closed: 42501 when no tenant is set (a statement of its own: always run)
+{% endif %}    SELECT a.tenant_id, a.agents_endpoint_url, a.agents_timeout_ms, a.default_agent_type, a.rag_enabled,
            a.rag_top_k, a.updated_at,
            CASE WHEN k.key_set THEN dom360.decrypt_sensitive_field(a.agents_api_token_enc) END,
            CASE WHEN k.key_set THEN dom360.decrypt_sensitive_field(a.webhook_secret_enc) END,
@@ -25,7 +32,8 @@ AS $$
                   ORDER BY s.key)
       FROM dom360.account_vars AS a
      CROSS JOIN (SELECT NULLIF(current_setting('app.encryption_key', true), '') IS NOT NULL AS key_set) AS k
-     WHERE a.tenant_id = dom360.current_tenant_id()
+     WHERE a.tenant_id = {{ 'v_tenant' if citus else 'dom360.current_tenant_id()' }}{% if citus %};
+END{% endif %}
 $$;
 
 ALTER FUNCTION dom360.get_tenant_config() OWNER TO {{ owner_role | ident }};
