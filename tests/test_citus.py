@@ -1,0 +1,144 @@
+"""Citus: the schema distributed by tenant, row-level security on the shards, the chat path on one shard.
+
+Runs on the citus backend only (DOM360_TEST_BACKEND=citus, DOM360_TEST_DSN = a coordinator with workers);
+skipped elsewhere. docs/citus.md."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+from psycopg import conninfo
+
+from support import APP_LOGIN, LOGIN_PASSWORD, Database, seed
+
+
+@pytest.fixture(autouse=True)
+def _citus_only(server) -> None:  # type: ignore[no-untyped-def]
+    if server.backend != "citus":
+        pytest.skip("Citus only: DOM360_TEST_BACKEND=citus with DOM360_TEST_DSN = a Citus coordinator")
+
+
+def tenant_tables(db: Database) -> list[str]:
+    with db.admin() as c:
+        return [r[0] for r in c.execute(
+            "SELECT c.oid::regclass::text FROM pg_class AS c WHERE c.relnamespace = 'dom360'::regnamespace "
+            "AND c.relkind IN ('r', 'p') AND EXISTS (SELECT FROM pg_attribute AS a WHERE a.attrelid = c.oid "
+            "AND a.attname = 'tenant_id' AND NOT a.attisdropped) ORDER BY 1")]
+
+
+def test_every_tenant_table_is_distributed_by_tenant_in_one_colocation_group(db: Database) -> None:
+    tables = tenant_tables(db)
+    assert "dom360.messages_default" in tables and "dom360.messages" in tables
+    assert any(t.startswith("dom360.messages_20") for t in tables)  # the monthly partitions
+    with db.admin() as c:
+        dist = {r[0]: r[1:] for r in c.execute(
+            "SELECT logicalrelid::regclass::text, partmethod, column_to_column_name(logicalrelid, partkey), "
+            "colocationid FROM pg_dist_partition")}
+        tenants = c.execute("SELECT partmethod, repmodel FROM pg_dist_partition "
+                            "WHERE logicalrelid = 'dom360.tenants'::regclass").fetchone()
+    missing = [t for t in tables if t not in dist]
+    assert not missing, f"local tenant tables: {missing}"
+    assert {dist[t][0] for t in tables} == {"h"}
+    assert {dist[t][1] for t in tables} == {"tenant_id"}
+    assert len({dist[t][2] for t in tables}) == 1, "more than one colocation group"
+    assert tenants == ("n", "t"), "dom360.tenants is a reference table"
+
+
+def test_a_new_monthly_partition_is_distributed_in_the_group(db: Database) -> None:
+    with db.admin() as c:
+        c.execute("SELECT dom360.ensure_message_partitions(8)")
+        rows = c.execute(
+            "SELECT count(DISTINCT d.colocationid), count(*) FILTER (WHERE d.logicalrelid IS NULL) "
+            "FROM pg_inherits AS i LEFT JOIN pg_dist_partition AS d ON d.logicalrelid = i.inhrelid "
+            "WHERE i.inhparent = 'dom360.messages'::regclass").fetchone()
+    assert rows == (1, 0)
+
+
+def _worker_shard(db: Database, table: str, tenant: object) -> tuple[str, str]:
+    """(worker DSN for the app login in this database, shard name) of the tenant's shard of `table`."""
+    with db.admin() as c:
+        host, port, shard = c.execute(
+            "SELECT n.nodename, n.nodeport, s.shard_name FROM ("
+            "  SELECT get_shard_id_for_distribution_column(%s, %s) AS shardid) AS x "
+            "JOIN pg_dist_placement AS p USING (shardid) JOIN pg_dist_node AS n USING (groupid) "
+            "CROSS JOIN LATERAL (SELECT shard_name(%s::regclass, x.shardid) AS shard_name) AS s",
+            [table, tenant, table]).fetchone()
+    dsn = conninfo.make_conninfo(db.admin_dsn, host=host, port=str(port), user=APP_LOGIN, password=LOGIN_PASSWORD)
+    return dsn, shard
+
+
+def test_rls_holds_on_a_shard_read_directly_on_its_worker(db: Database) -> None:
+    t = seed(db, "acme")
+    dsn, shard = _worker_shard(db, "dom360.conversations", t.id)
+    with psycopg.connect(dsn) as c:
+        assert c.execute(f"SELECT count(*) FROM {shard}").fetchone() == (0,)  # no tenant: no rows
+        c.execute("SELECT set_config('app.tenant_id', %s, true)", [str(t.id)])
+        assert c.execute(f"SELECT count(*) FROM {shard}").fetchone() == (1,)  # the tenant's: its row
+    with db.admin() as c:  # the shard does hold the row
+        assert c.execute("SELECT count(*) FROM dom360.conversations WHERE tenant_id = %s", [t.id]).fetchone() == (1,)
+
+
+def test_set_tenant_reaches_the_workers(db: Database) -> None:
+    a, b = seed(db, "acme"), seed(db, "globex")
+    with db.app() as c, c.transaction():
+        c.execute("SELECT dom360.set_tenant(%s)", [a.id])
+        # a statement on every shard: each worker applies the shards' own policies with the propagated setting
+        assert c.execute("SELECT count(*), count(DISTINCT tenant_id) FROM dom360.conversations").fetchone() == (1, 1)
+        assert c.execute("SELECT tenant_id FROM dom360.conversations").fetchone() == (a.id,)
+    with db.app() as c, c.transaction():
+        c.execute("SELECT dom360.set_tenant(%s)", [b.id])
+        assert c.execute("SELECT tenant_id FROM dom360.inboxes").fetchall() == [(b.id,)]
+    with db.app() as c, c.transaction():  # no tenant: nothing, on any shard
+        assert c.execute("SELECT count(*) FROM dom360.conversations").fetchone() == (0,)
+
+
+def test_chat_path_runs_every_statement_on_one_shard(db: Database) -> None:
+    t = seed(db, "acme")
+    seed(db, "globex")
+    with db.app() as c, c.transaction():
+        c.execute("SET LOCAL citus.multi_task_query_log_level = 'error'")
+        c.execute("SELECT dom360.set_tenant(%s)", [t.id])
+        conv = c.execute("SELECT dom360.get_or_create_conversation(%s, 'cust-9')", [t.inbox]).fetchone()[0]
+        first = c.execute("SELECT * FROM dom360.append_message(%s, 'user', 'hi', 3, 0, NULL, NULL, 'req-1')",
+                          [conv]).fetchone()
+        again = c.execute("SELECT * FROM dom360.append_message(%s, 'user', 'hi', 3, 0, NULL, NULL, 'req-1')",
+                          [conv]).fetchone()
+        second = c.execute("SELECT * FROM dom360.append_message(%s, 'assistant', 'hello', 0, 5)", [conv]).fetchone()
+        assert again == first and first[1] == 1 and second[1] == 2  # idempotent, gapless
+        assert sorted(r[1] for r in c.execute("SELECT * FROM dom360.recent_messages(%s)", [conv])) == [1, 2]
+        assert c.execute("SELECT tenant_id FROM dom360.get_tenant_config()").fetchone() == (t.id,)
+        usage = c.execute("SELECT sum(messages_count), sum(total_tokens) FROM dom360.tenant_usage()").fetchone()
+        assert usage == (2, 8)
+
+
+def test_a_multi_shard_statement_does_raise_under_the_same_setting(db: Database) -> None:
+    """The chat-path test can fail: a statement without the tenant bound fans out and raises."""
+    t = seed(db, "acme")
+    with db.app() as c, c.transaction():
+        c.execute("SET LOCAL citus.multi_task_query_log_level = 'error'")
+        c.execute("SELECT dom360.set_tenant(%s)", [t.id])
+        with pytest.raises(psycopg.Error, match="multi-task|multiple shards|tasks"):
+            c.execute("SELECT count(*) FROM dom360.messages WHERE tenant_id = dom360.current_tenant_id()")
+
+
+def test_audit_rows_name_the_table_once(db: Database) -> None:
+    t = seed(db, "acme")
+    with db.admin() as c:
+        rows = c.execute("SELECT table_name, operation FROM dom360.audit_log WHERE tenant_id = %s "
+                         "AND table_name IN ('tenants', 'users') AND row_key <> '{}' ORDER BY 1", [t.id]).fetchall()
+    assert rows == [("tenants", "INSERT"), ("users", "INSERT")]
+
+
+def test_app_cannot_choose_message_count_or_message_id(db: Database) -> None:
+    """The shards grant INSERT on every column (Citus sends the defaults): the coordinator still refuses."""
+    t = seed(db, "acme")
+    with db.app() as c, c.transaction():
+        c.execute("SELECT dom360.set_tenant(%s)", [t.id])
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            c.execute("INSERT INTO dom360.conversations (inbox_id, external_id, message_count) VALUES (%s, 'x', 7)",
+                      [t.inbox])
+    with db.app() as c, c.transaction():
+        c.execute("SELECT dom360.set_tenant(%s)", [t.id])
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            c.execute("INSERT INTO dom360.messages (id, conversation_id, role, content) VALUES (1, %s, 'user', 'x')",
+                      [t.conversation])
