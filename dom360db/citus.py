@@ -88,6 +88,18 @@ def distribute(conn: psycopg.Connection, params: Mapping[str, Any], progress: Pr
     _run(conn, "citus/distribute.sql", params)
 
 
+def doctor(conn: psycopg.Connection, params: Mapping[str, Any]) -> list[Any]:
+    """Doctor's Citus checks (the citus_* queries of citus.sql) as findings."""
+    from dom360db.doctor import Finding
+
+    out: list[Finding] = []
+    for name, text in named_queries("citus.sql").items():
+        if name.startswith("citus_") and name not in ("citus_present", "citus_preflight", "citus_isolate",
+                                                       "citus_tenant_shard"):
+            out += [Finding(name, *row) for row in conn.execute(text, dict(params)).fetchall()]
+    return out
+
+
 def finish(conn: psycopg.Connection, params: Mapping[str, Any]) -> None:
     """At the end of every run: distribute what is left, then the shard-level grants (sql/citus/shard_grants.sql)."""
     _run(conn, "citus/distribute.sql", params)

@@ -142,3 +142,22 @@ def test_app_cannot_choose_message_count_or_message_id(db: Database) -> None:
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             c.execute("INSERT INTO dom360.messages (id, conversation_id, role, content) VALUES (1, %s, 'user', 'x')",
                       [t.conversation])
+
+
+def _doctor(db: Database) -> list[tuple[str, str]]:
+    from dom360db import citus, config, doctor, sqlfiles
+
+    params = citus.with_citus(config.DEFAULTS, db.admin_dsn)
+    assert params["citus"] is True
+    with psycopg.connect(db.admin_dsn, autocommit=True) as c:
+        return [(f.check, f.object) for f in doctor.run(c, params, sqlfiles.load(params))]
+
+
+def test_doctor_is_healthy_then_names_a_local_table_and_a_missing_setting(db: Database) -> None:
+    assert _doctor(db) == []
+    with db.admin() as c:
+        c.execute("CREATE TABLE dom360.stray (tenant_id uuid)")
+        c.execute(f'ALTER DATABASE "{db.name}" RESET citus.propagate_set_commands')
+    found = _doctor(db)
+    assert ("citus_distribution", "dom360.stray") in found
+    assert ("citus_settings", "setting citus.propagate_set_commands") in found
