@@ -18,7 +18,7 @@ from typing import Any
 
 import psycopg
 
-from dom360db import sqlfiles
+from dom360db import config, sqlfiles
 from dom360db.connect import connect
 from dom360db.errors import Dom360Error
 from dom360db.queries import named_queries
@@ -95,7 +95,7 @@ def doctor(conn: psycopg.Connection, params: Mapping[str, Any]) -> list[Any]:
     out: list[Finding] = []
     for name, text in named_queries("citus.sql").items():
         if name.startswith("citus_") and name not in ("citus_present", "citus_preflight", "citus_isolate",
-                                                       "citus_tenant_shard"):
+                                                       "citus_tenant_shard", "citus_tenant_by_slug"):
             out += [Finding(name, *row) for row in conn.execute(text, dict(params)).fetchall()]
     return out
 
@@ -104,3 +104,28 @@ def finish(conn: psycopg.Connection, params: Mapping[str, Any]) -> None:
     """At the end of every run: distribute what is left, then the shard-level grants (sql/citus/shard_grants.sql)."""
     _run(conn, "citus/distribute.sql", params)
     _run(conn, "citus/shard_grants.sql", params)
+
+
+def isolate(dsn: str, slug: str, progress: Progress = lambda s: None) -> tuple[int, str, int]:
+    """Give tenant SLUG shards of its own in every tenant table (isolate_tenant_to_new_shard … CASCADE);
+    returns (shard id of its dom360.users shard, node host, node port). Idempotent: an isolated tenant is left
+    as it is."""
+    with connect(dsn, application_name="dom360db tenant isolate", autocommit=True) as conn:
+        if not present(conn):
+            raise Dom360Error("tenant isolate: this database has no citus extension (it is for Citus clusters)")
+        row = conn.execute(_q("citus_tenant_by_slug"), {"slug": slug}).fetchone()
+        if row is None:
+            raise Dom360Error(f"tenant isolate: no tenant with slug {slug!r}")
+        tenant = row[0]
+        shard = conn.execute(_q("citus_tenant_shard"), {"tenant": tenant}).fetchone()
+        if shard is not None and shard[3]:
+            progress(f"tenant {slug!r} already has shards of its own")
+            return int(shard[0]), str(shard[1]), int(shard[2])
+        progress(f"isolating tenant {slug!r} ({tenant}): copying its rows to new shards (its writes wait meanwhile)")
+        try:
+            conn.execute(_q("citus_isolate"), {"tenant": tenant})
+        except psycopg.Error as exc:
+            raise Dom360Error(f"tenant isolate: {str(exc).splitlines()[0]}") from exc
+        _run(conn, "citus/shard_grants.sql", config.DEFAULTS | {"citus": True})  # the new shards have the shell's
+        shardid, host, port, _ = conn.execute(_q("citus_tenant_shard"), {"tenant": tenant}).fetchone()  # type: ignore[misc]
+        return int(shardid), str(host), int(port)

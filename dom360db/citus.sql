@@ -9,18 +9,24 @@ SELECT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) A
          WHERE noderole = 'primary' AND isactive AND shouldhaveshards AND groupid <> 0)::integer AS workers,
        (SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'citus') AS version;
 
+-- citus_tenant_by_slug --
+SELECT t.id FROM dom360.tenants AS t WHERE t.slug = %(slug)s;
+
 -- citus_isolate --
-SELECT pg_catalog.isolate_tenant_to_new_shard('dom360.messages', t.id, 'CASCADE', shard_transfer_mode => 'block_writes')
-  FROM dom360.tenants AS t
- WHERE t.slug = %(slug)s;
+-- A new shard for this one tenant in every table of the colocation group (CASCADE), writes to the tenant's old
+-- shard blocked while its rows are copied (logical replication would need a replica identity on every table).
+SELECT pg_catalog.isolate_tenant_to_new_shard('dom360.users', %(tenant)s::uuid, 'CASCADE',
+                                              shard_transfer_mode => 'block_writes');
 
 -- citus_tenant_shard --
-SELECT s.shardid, p.nodename, p.nodeport
-  FROM dom360.tenants AS t
-  CROSS JOIN LATERAL (SELECT pg_catalog.get_shard_id_for_distribution_column('dom360.messages', t.id) AS shardid) AS s
+-- The tenant's shard of dom360.users (its colocated shards are on the same node), its node, and whether the
+-- shard holds this tenant alone.
+SELECT s.shardid, n.nodename, n.nodeport,
+       sh.shardminvalue = sh.shardmaxvalue AS isolated
+  FROM (SELECT pg_catalog.get_shard_id_for_distribution_column('dom360.users', %(tenant)s::uuid) AS shardid) AS s
+  JOIN pg_catalog.pg_dist_shard AS sh ON sh.shardid = s.shardid
   JOIN pg_catalog.pg_dist_placement AS pl ON pl.shardid = s.shardid
-  JOIN pg_catalog.pg_dist_node AS p ON p.groupid = pl.groupid
- WHERE t.slug = %(slug)s;
+  JOIN pg_catalog.pg_dist_node AS n ON n.groupid = pl.groupid;
 
 -- Doctor's Citus checks (rows: object, problem, fix), run where the citus extension exists.
 
@@ -74,6 +80,20 @@ SELECT 'setting ' || s.name AS object,
          WHERE r.setdatabase = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())
            AND r.setrole = 0 AND pg_catalog.split_part(c.cfg, '=', 1) = s.name) AS v ON true
  WHERE v.value IS DISTINCT FROM s.want;
+
+-- citus_shard_grants --
+-- sql/citus/shard_grants.sql: a shard created after migrate (tenant isolate, a split, a move by the rebalancer)
+-- has only the grants of its distributed table, and the app's INSERTs into it are refused.
+SELECT r.shardid::text AS object,
+       'shard of ' || r.tbl || ' lacks the app role''s INSERT (created after the last migrate): the app''s inserts fail there' AS problem,
+       'dom360db migrate (re-grants on every shard)' AS fix
+  FROM (SELECT 'dom360.conversations' AS tbl, x.* FROM pg_catalog.run_command_on_shards('dom360.conversations',
+          format('SELECT pg_catalog.has_table_privilege(%%L, %%L, %%L)', %(app_role)s::text, '%%s', 'INSERT')) AS x
+        UNION ALL
+        SELECT 'dom360.messages', x.* FROM pg_catalog.run_command_on_shards('dom360.messages',
+          format('SELECT pg_catalog.has_table_privilege(%%L, %%L, %%L)', %(app_role)s::text, '%%s', 'INSERT')) AS x) AS r
+ WHERE r.result IS DISTINCT FROM 't'
+ ORDER BY 1;
 
 -- citus_roles --
 SELECT r.want AS object, 'cannot log in: Citus connects to the workers as the current user' AS problem,

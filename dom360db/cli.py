@@ -521,6 +521,19 @@ def tenant_group() -> None:
     """A tenant's lifecycle: export, import (move), delete, forget one customer (docs/lifecycle.md)."""
 
 
+@tenant_group.command("isolate")
+@db_options
+@click.argument("slug")
+def tenant_isolate_cmd(dsn: str | None, home: Path | None, config_path: Path | None, defines: tuple[str, ...],
+                       slug: str) -> None:
+    """Citus: give tenant SLUG shards of its own in every tenant table (then move them; docs/citus.md)."""
+    ctx = Context(dsn, home, config_path, defines)
+    shardid, host, port = citus.isolate(ctx.dsn, slug, _progress)
+    click.echo(f"tenant {slug!r}: shard {shardid} of dom360.users (and its colocated shards) on {host}:{port}")
+    click.echo(f"move it: SELECT citus_move_shard_placement({shardid}, '{host}', {port}, '<host>', <port>, "
+               "shard_transfer_mode => 'block_writes');")
+
+
 @tenant_group.command("export")
 @db_options
 @click.argument("slug")

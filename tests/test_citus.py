@@ -161,3 +161,33 @@ def test_doctor_is_healthy_then_names_a_local_table_and_a_missing_setting(db: Da
     found = _doctor(db)
     assert ("citus_distribution", "dom360.stray") in found
     assert ("citus_settings", "setting citus.propagate_set_commands") in found
+
+
+def test_tenant_isolate_gives_the_tenant_its_own_shards_and_the_chat_path_still_works(db: Database) -> None:
+    from click.testing import CliRunner
+
+    from dom360db import cli
+
+    t = seed(db, "acme")
+    other = seed(db, "globex")
+    result = CliRunner().invoke(cli.cli, ["tenant", "isolate", "acme", "--dsn", db.admin_dsn])
+    assert result.exit_code == 0, result.output
+    with db.admin() as c:
+        shards = c.execute(
+            "SELECT count(DISTINCT s.shardid) FILTER (WHERE s.shardminvalue = s.shardmaxvalue), count(DISTINCT p.logicalrelid) "
+            "FROM pg_dist_partition AS p JOIN pg_dist_shard AS s USING (logicalrelid) "
+            "WHERE s.shardid = get_shard_id_for_distribution_column(p.logicalrelid, %s) AND p.partmethod = 'h'",
+            [t.id]).fetchone()
+        hashed = c.execute("SELECT count(*) FROM pg_dist_partition AS p JOIN pg_class AS c ON c.oid = p.logicalrelid "
+                           "WHERE c.relnamespace = 'dom360'::regnamespace AND p.partmethod = 'h'").fetchone()[0]
+    assert shards == (hashed, hashed)  # a shard of its own in every tenant table, partitions included
+    for tenant in (t, other):  # the new shards accept the app's writes (sql/citus/shard_grants.sql re-applied)
+        with db.app() as c, c.transaction():
+            c.execute("SET LOCAL citus.multi_task_query_log_level = 'error'")
+            c.execute("SELECT dom360.set_tenant(%s)", [tenant.id])
+            conv = c.execute("SELECT dom360.get_or_create_conversation(%s, 'after-isolate')", [tenant.inbox]).fetchone()[0]
+            assert c.execute("SELECT message_index FROM dom360.append_message(%s, 'user', 'x')", [conv]).fetchone() == (1,)
+    again = CliRunner().invoke(cli.cli, ["tenant", "isolate", "acme", "--dsn", db.admin_dsn])
+    assert again.exit_code == 0 and "already" in again.output
+    missing = CliRunner().invoke(cli.cli, ["tenant", "isolate", "nobody", "--dsn", db.admin_dsn])
+    assert missing.exit_code == 1 and "no tenant with slug 'nobody'" in str(missing.exception)
