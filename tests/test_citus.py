@@ -5,11 +5,13 @@ skipped elsewhere. docs/citus.md."""
 
 from __future__ import annotations
 
+import uuid
+
 import psycopg
 import pytest
 from psycopg import conninfo
 
-from support import APP_LOGIN, LOGIN_PASSWORD, Database, seed
+from support import APP_LOGIN, LOGIN_PASSWORD, Database, Server, seed, with_db
 
 
 @pytest.fixture(autouse=True)
@@ -191,3 +193,60 @@ def test_tenant_isolate_gives_the_tenant_its_own_shards_and_the_chat_path_still_
     assert again.exit_code == 0 and "already" in again.output
     missing = CliRunner().invoke(cli.cli, ["tenant", "isolate", "nobody", "--dsn", db.admin_dsn])
     assert missing.exit_code == 1 and "no tenant with slug 'nobody'" in str(missing.exception)
+
+
+def test_an_existing_single_server_database_moves_onto_the_cluster(server) -> None:  # type: ignore[no-untyped-def]
+    """docs/citus.md, "Moving an existing database": the single-server database (here on the coordinator,
+    without the extension: a plain PostgreSQL database) gets the extension, the workers, then `migrate`."""
+    from support import migrate_database
+
+    name = f"dom360_move_{uuid.uuid4().hex[:8]}"
+    Server("citus", server.admin_dsn).create_database(name)  # the coordinator only, no extension
+    try:
+        db = Database(server, name)
+        migrate_database(db.admin_dsn)
+        server.ensure_logins()
+        with db.admin() as c:
+            assert c.execute("SELECT count(*) FROM pg_extension WHERE extname = 'citus'").fetchone() == (0,)
+        t = seed(db, "acme")
+        with db.app() as c, c.transaction():
+            c.execute("SELECT dom360.set_tenant(%s)", [t.id])
+            for i in range(3):
+                c.execute("SELECT dom360.append_message(%s, 'user', %s)", [t.conversation, f"m{i}"])
+        with db.admin() as c:
+            before = c.execute("SELECT (SELECT count(*) FROM dom360.audit_log), (SELECT count(*) FROM dom360.messages), "
+                               "(SELECT message_count FROM dom360.conversations WHERE id = %s)", [t.conversation]).fetchone()
+        # the steps of the page: the database and the extension on every worker, the extension here, the nodes
+        for dsn in server.nodes()[1:]:
+            Server("citus", dsn).create_database(name)
+            with psycopg.connect(with_db(dsn, name), autocommit=True) as c:
+                c.execute("CREATE EXTENSION citus")
+        coordinator = conninfo.conninfo_to_dict(server.admin_dsn)
+        with db.admin() as c:
+            c.execute("CREATE EXTENSION citus")
+            c.execute("SELECT citus_set_coordinator_host(%s, %s)", [coordinator["host"], int(coordinator["port"])])
+            for dsn in server.nodes()[1:]:
+                node = conninfo.conninfo_to_dict(dsn)
+                c.execute("SELECT citus_add_node(%s, %s)", [node["host"], int(node["port"])])
+        migrate_database(db.admin_dsn)
+        with db.admin() as c:
+            local = c.execute("SELECT count(*) FROM pg_class AS c WHERE c.relnamespace = 'dom360'::regnamespace "
+                              "AND c.relkind IN ('r', 'p') AND NOT EXISTS (SELECT FROM pg_dist_partition AS d "
+                              "WHERE d.logicalrelid = c.oid)").fetchone()
+            assert local == (0,)
+            after = c.execute("SELECT (SELECT count(*) FROM dom360.audit_log), (SELECT count(*) FROM dom360.messages), "
+                              "(SELECT message_count FROM dom360.conversations WHERE id = %s)", [t.conversation]).fetchone()
+            assert after == before  # the rows copied once, the triggers not fired again by the copy
+        with db.app() as c, c.transaction():
+            c.execute("SET LOCAL citus.multi_task_query_log_level = 'error'")
+            c.execute("SELECT dom360.set_tenant(%s)", [t.id])
+            assert [r[0] for r in c.execute("SELECT content FROM dom360.recent_messages(%s) ORDER BY message_index",
+                                            [t.conversation])] == ["m0", "m1", "m2"]
+            assert c.execute("SELECT message_index FROM dom360.append_message(%s, 'user', 'm3')",
+                             [t.conversation]).fetchone() == (4,)  # the numbering goes on, gapless
+        with db.admin() as c:
+            shell = c.execute("SELECT count(*) FROM pg_class AS c JOIN pg_dist_partition AS d ON d.logicalrelid = c.oid "
+                              "WHERE c.relname = 'messages'").fetchone()
+            assert shell == (1,)
+    finally:
+        server.drop_database(name)

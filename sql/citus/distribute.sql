@@ -19,6 +19,9 @@
 -- - everything else stays on the coordinator: dom360_meta (the runner's bookkeeping) and the materialized
 --   view (refreshed there by a distributed query).
 SET LOCAL citus.multi_shard_modify_mode = 'sequential';
+-- Copying an existing database's rows into the shards must not fire the triggers again (audit rows, numbering,
+-- counters are already there); SET LOCAL reaches the workers (citus.propagate_set_commands = 'local').
+SET LOCAL session_replication_role = replica;
 
 DO $distribute$
 DECLARE
