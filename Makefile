@@ -10,7 +10,7 @@ DOM    := $(VENV)/bin/dom360db
 DOM360_TEST_BACKEND ?= docker,embedded
 export DOM360_TEST_BACKEND
 
-.PHONY: install up down migrate demo test lint bench mutation doctor clean ship snapshot
+.PHONY: install up down migrate demo test lint bench bench-citus mutation doctor clean ship snapshot
 
 install: $(VENV)/.installed
 
@@ -52,6 +52,9 @@ snapshot: up
 
 bench: install
 	$(PY) bench/run.py
+
+bench-citus: install  # DATABASE_URL = a superuser on a Citus coordinator (docs/citus.md)
+	$(PY) bench/citus.py
 
 mutation: install
 	$(PY) tests/mutation.py
