@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import psycopg
+from psycopg import conninfo
 
 from dom360db import config, sqlfiles
 from dom360db.connect import connect
@@ -52,6 +53,16 @@ def with_citus(params: Mapping[str, Any], dsn: str | None) -> dict[str, Any]:
     return out
 
 
+def migrate_dsn(dsn: str) -> str:
+    """The DSN of migrate's connection on Citus: DDL in sequential mode for the whole session (a startup option,
+    so that the reset between no-transaction files keeps it). A versioned file that alters a distributed table
+    and then creates one referencing the reference table (or mixes DDL on several) is refused by Citus in the
+    default parallel mode ("parallel DDL access … in the same transaction")."""
+    params = conninfo.conninfo_to_dict(dsn)
+    params["options"] = (params.get("options", "") + " -c citus.multi_shard_modify_mode=sequential").strip()
+    return conninfo.make_conninfo(**params)
+
+
 def _run(conn: psycopg.Connection, path: str, params: Mapping[str, Any]) -> None:
     text, _ = sqlfiles.render(sqlfiles.environment(), path, params)
     with conn.transaction():
@@ -85,6 +96,7 @@ def prepare(dsn: str, params: Mapping[str, Any], progress: Progress = lambda s: 
 
 def distribute(conn: psycopg.Connection, params: Mapping[str, Any], progress: Progress = lambda s: None) -> None:
     """Distribute every tenant table not distributed yet (idempotent)."""
+    _run(conn, "citus/drop_foreign_keys.sql", params)
     _run(conn, "citus/distribute.sql", params)
 
 
@@ -102,7 +114,7 @@ def doctor(conn: psycopg.Connection, params: Mapping[str, Any]) -> list[Any]:
 
 def finish(conn: psycopg.Connection, params: Mapping[str, Any]) -> None:
     """At the end of every run: distribute what is left, then the shard-level grants (sql/citus/shard_grants.sql)."""
-    _run(conn, "citus/distribute.sql", params)
+    distribute(conn, params)
     _run(conn, "citus/shard_grants.sql", params)
 
 

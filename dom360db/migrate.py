@@ -302,7 +302,7 @@ def migrate(dsn: str, files: Sequence[SqlFile], *, lock_timeout_s: float = 300.0
     with migration_lock(dsn, lock_timeout_s, progress):
         progress(f"migrating {describe(dsn)}")
         on_citus = citus.prepare(dsn, params, progress)
-        conn = connect(dsn, application_name="dom360db migrate")
+        conn = connect(citus.migrate_dsn(dsn) if on_citus else dsn, application_name="dom360db migrate")
         try:
             _bootstrap(conn)
             applied = applied_files(conn)

@@ -250,3 +250,36 @@ def test_an_existing_single_server_database_moves_onto_the_cluster(server) -> No
             assert shell == (1,)
     finally:
         server.drop_database(name)
+
+
+def test_a_later_versioned_file_adding_a_column_an_index_and_a_tenant_table_works(db: Database) -> None:
+    from dom360db import citus, config, migrate, sqlfiles
+
+    t = seed(db, "acme")
+    params = citus.with_citus(config.DEFAULTS, db.admin_dsn)
+    later = sqlfiles.SqlFile("versioned", "schema/9990_later.sql", 9990, "later", (
+        "SET LOCAL ROLE dom360_owner;\n"
+        "ALTER TABLE dom360.conversations ADD COLUMN priority integer NOT NULL DEFAULT 0;\n"
+        "CREATE INDEX conversations_priority ON dom360.conversations (tenant_id, priority);\n"
+        "CREATE TABLE dom360.notes (\n"
+        "    tenant_id uuid NOT NULL DEFAULT dom360.current_tenant_id() REFERENCES dom360.tenants (id),\n"
+        "    id bigserial, body text NOT NULL, PRIMARY KEY (tenant_id, id));\n"
+        "ALTER TABLE dom360.notes ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;\n"
+        "CREATE POLICY tenant_isolation ON dom360.notes USING (tenant_id = dom360.current_tenant_id());\n"
+        "GRANT SELECT, INSERT ON dom360.notes TO dom360_app;\n"
+        "GRANT USAGE ON SEQUENCE dom360.notes_id_seq TO dom360_app;\n"))
+    migrate.migrate(db.admin_dsn, [*sqlfiles.load(params), later], params=params, lock_timeout_s=60)
+    with db.admin() as c:
+        dist = c.execute("SELECT d.partmethod, d.colocationid = (SELECT colocationid FROM pg_dist_partition "
+                         "WHERE logicalrelid = 'dom360.messages'::regclass) FROM pg_dist_partition AS d "
+                         "WHERE d.logicalrelid = 'dom360.notes'::regclass").fetchone()
+    assert dist == ("h", True)
+    with db.app() as c, c.transaction():
+        c.execute("SET LOCAL citus.multi_task_query_log_level = 'error'")
+        c.execute("SELECT dom360.set_tenant(%s)", [t.id])
+        c.execute("INSERT INTO dom360.notes (tenant_id, body) VALUES (%s, 'n')", [t.id])
+        assert c.execute("SELECT priority FROM dom360.conversations WHERE tenant_id = %s", [t.id]).fetchone() == (0,)
+        conv = c.execute("SELECT dom360.get_or_create_conversation(%s, 'later')", [t.inbox]).fetchone()[0]
+        assert c.execute("SELECT message_index FROM dom360.append_message(%s, 'user', 'x')", [conv]).fetchone() == (1,)
+    with db.app() as c, c.transaction():  # no tenant: no rows of the new table
+        assert c.execute("SELECT count(*) FROM dom360.notes").fetchone() == (0,)

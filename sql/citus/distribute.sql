@@ -12,10 +12,9 @@
 --   so the composite foreign keys (tenant_id, …), the triggers and the chat path stay on one shard. A
 --   partitioned table's partitions (messages' months, its default partition) follow their parent, and the
 --   partitions created later are distributed when they are created.
--- - foreign keys are dropped first and re-created last, in this one transaction: Citus refuses a
---   foreign key between a distributed table and a table that is not (yet) distributed, and a local table
---   referencing a reference table is turned into a "Citus local table" that create_distributed_table would
---   otherwise rebuild (dropping the functions that depend on it).
+-- - foreign keys are dropped first (sql/citus/drop_foreign_keys.sql, committed before this file) and
+--   re-created last: Citus refuses a foreign key between a distributed table and a table that is not (yet)
+--   distributed.
 -- - everything else stays on the coordinator: dom360_meta (the runner's bookkeeping) and the materialized
 --   view (refreshed there by a distributed query).
 SET LOCAL citus.multi_shard_modify_mode = 'sequential';
@@ -23,45 +22,16 @@ SET LOCAL citus.multi_shard_modify_mode = 'sequential';
 -- counters are already there); SET LOCAL reaches the workers (citus.propagate_set_commands = 'local').
 SET LOCAL session_replication_role = replica;
 
+-- Tenants a reference table, then every other tenant table in the colocation group (the first
+-- one distributed anchors it); then the foreign keys again.
 DO $distribute$
 DECLARE
-    v_fk       record;
-    v_rel      pg_catalog.regclass;
-    v_anchor   pg_catalog.regclass;
-    v_fks      pg_catalog.text[] := '{}';
-    v_ddl      pg_catalog.text;
+    v_rel    pg_catalog.regclass;
+    v_anchor pg_catalog.regclass;
+    v_ddl    pg_catalog.text;
 BEGIN
-    IF NOT EXISTS (
-        SELECT FROM pg_catalog.pg_class AS c
-         WHERE c.relnamespace = 'dom360'::pg_catalog.regnamespace AND c.relkind IN ('r', 'p') AND NOT c.relispartition
-           AND NOT EXISTS (SELECT FROM pg_catalog.pg_dist_partition AS d
-                            WHERE d.logicalrelid = c.oid
-                              AND CASE WHEN c.relname = 'tenants' THEN d.partmethod = 'n' AND d.repmodel = 't'
-                                       ELSE d.partmethod = 'h' END)
-           AND (c.relname = 'tenants' OR EXISTS (SELECT FROM pg_catalog.pg_attribute AS a
-                                                  WHERE a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped))
-    ) THEN
-        RETURN;  -- nothing to distribute
-    END IF;
-
-    -- Foreign keys out of and into the dom360 tables, kept to re-create at the end.
-    FOR v_fk IN
-        SELECT k.conrelid::pg_catalog.regclass AS rel, k.conname, pg_catalog.pg_get_constraintdef(k.oid) AS def
-          FROM pg_catalog.pg_constraint AS k
-          JOIN pg_catalog.pg_class AS c ON c.oid = k.conrelid
-         WHERE k.contype = 'f' AND c.relnamespace = 'dom360'::pg_catalog.regnamespace AND NOT c.relispartition
-           AND k.conparentid = 0
-         ORDER BY 1, 2
-    LOOP
-        v_fks := v_fks || format('ALTER TABLE %s ADD CONSTRAINT %I %s', v_fk.rel, v_fk.conname, v_fk.def);
-        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', v_fk.rel, v_fk.conname);
-    END LOOP;
-
     IF NOT EXISTS (SELECT FROM pg_catalog.pg_dist_partition
                     WHERE logicalrelid = 'dom360.tenants'::pg_catalog.regclass AND partmethod = 'n' AND repmodel = 't') THEN
-        IF EXISTS (SELECT FROM pg_catalog.pg_dist_partition WHERE logicalrelid = 'dom360.tenants'::pg_catalog.regclass) THEN
-            PERFORM pg_catalog.undistribute_table('dom360.tenants');  -- a Citus local table: make it plain first
-        END IF;
         PERFORM pg_catalog.create_reference_table('dom360.tenants');
     END IF;
 
@@ -82,9 +52,6 @@ BEGIN
            AND NOT EXISTS (SELECT FROM pg_catalog.pg_dist_partition AS d WHERE d.logicalrelid = c.oid AND d.partmethod = 'h')
          ORDER BY c.oid
     LOOP
-        IF EXISTS (SELECT FROM pg_catalog.pg_dist_partition WHERE logicalrelid = v_rel) THEN
-            PERFORM pg_catalog.undistribute_table(v_rel);  -- a Citus local table: make it plain first
-        END IF;
         IF v_anchor IS NULL THEN
             PERFORM pg_catalog.create_distributed_table(v_rel, 'tenant_id', colocate_with => 'none');
             v_anchor := v_rel;
@@ -93,8 +60,9 @@ BEGIN
         END IF;
     END LOOP;
 
-    FOREACH v_ddl IN ARRAY v_fks LOOP
+    FOR v_ddl IN SELECT f.ddl FROM dom360_meta.citus_foreign_keys AS f ORDER BY f.n LOOP
         EXECUTE v_ddl;
     END LOOP;
+    DELETE FROM dom360_meta.citus_foreign_keys;
 END
 $distribute$;
