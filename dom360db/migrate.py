@@ -302,6 +302,11 @@ def migrate(dsn: str, files: Sequence[SqlFile], *, lock_timeout_s: float = 300.0
     with migration_lock(dsn, lock_timeout_s, progress):
         progress(f"migrating {describe(dsn)}")
         on_citus = citus.prepare(dsn, params, progress)
+        if {f.params["citus"] for f in files if "citus" in f.params} - {on_citus}:
+            raise Dom360Error(
+                "the files were rendered for " + ("a single server" if on_citus else "Citus")
+                + " but the target " + ("has" if on_citus else "has not") + " the citus extension: render them "
+                "with the parameter citus set from the target (dom360db.citus.with_citus); nothing was applied")
         conn = connect(citus.migrate_dsn(dsn) if on_citus else dsn, application_name="dom360db migrate")
         try:
             _bootstrap(conn)

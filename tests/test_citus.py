@@ -283,3 +283,15 @@ def test_a_later_versioned_file_adding_a_column_an_index_and_a_tenant_table_work
         assert c.execute("SELECT message_index FROM dom360.append_message(%s, 'user', 'x')", [conv]).fetchone() == (1,)
     with db.app() as c, c.transaction():  # no tenant: no rows of the new table
         assert c.execute("SELECT count(*) FROM dom360.notes").fetchone() == (0,)
+
+
+def test_migrate_refuses_up_front_what_it_cannot_do(db: Database) -> None:
+    from dom360db import citus, config, migrate, sqlfiles
+    from dom360db.errors import Dom360Error
+
+    with pytest.raises(Dom360Error, match="rendered for a single server but the target has the citus extension"):
+        migrate.migrate(db.admin_dsn, sqlfiles.load(config.DEFAULTS), lock_timeout_s=60)
+    params = citus.with_citus(config.DEFAULTS, db.app_dsn)
+    with pytest.raises(Dom360Error, match="^Citus: migrate must connect to the coordinator as a superuser") as refused:
+        citus.prepare(db.app_dsn, params)  # migrate's first step on Citus
+    assert "\n" not in str(refused.value)
