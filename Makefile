@@ -10,7 +10,7 @@ DOM    := $(VENV)/bin/dom360db
 DOM360_TEST_BACKEND ?= docker,embedded
 export DOM360_TEST_BACKEND
 
-.PHONY: install up down migrate demo test lint bench mutation doctor clean ship snapshot sql-api
+.PHONY: install up down migrate demo test lint bench bench-citus mutation doctor clean ship snapshot sql-api
 
 install: $(VENV)/.installed
 
@@ -56,6 +56,9 @@ sql-api: migrate
 
 bench: install
 	$(PY) bench/run.py
+
+bench-citus: install  # DATABASE_URL = a superuser on a Citus coordinator (docs/citus.md)
+	$(PY) bench/citus.py
 
 mutation: install
 	$(PY) tests/mutation.py

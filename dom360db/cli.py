@@ -15,7 +15,7 @@ from typing import Any
 import click
 import psycopg
 
-from dom360db import __version__, config, migrate, sqlfiles
+from dom360db import __version__, citus, config, migrate, sqlfiles
 from dom360db.connect import connect, describe, error_line, resolve_dsn
 from dom360db.errors import Dom360Error
 from dom360db.report import table
@@ -50,6 +50,11 @@ class Context:
     def files(self) -> list[sqlfiles.SqlFile]:
         return sqlfiles.load(self.params)
 
+    def target_files(self) -> list[sqlfiles.SqlFile]:
+        """The files rendered for the target database (`citus` from its catalog, dom360db/citus.py)."""
+        self.params = citus.with_citus(self.params, self.dsn)
+        return sqlfiles.load(self.params)
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="dom360db")
@@ -73,7 +78,7 @@ def migrate_cmd(dsn: str | None, home: Path | None, config_path: Path | None, de
                 dry_run: bool, reapply: bool, lock_timeout: float, ddl_lock_timeout: int, attempts: int) -> None:
     """Apply pending versioned files, then changed repeatable files (validates first)."""
     ctx = Context(dsn, home, config_path, defines)
-    files, target = ctx.files(), ctx.dsn
+    files, target = ctx.target_files(), ctx.dsn
     if dry_run:
         with connect(target) as conn:
             applied = migrate.applied_files(conn)
@@ -84,7 +89,7 @@ def migrate_cmd(dsn: str | None, home: Path | None, config_path: Path | None, de
         return
     outcome = migrate.migrate(target, files, lock_timeout_s=lock_timeout, reapply=reapply,
                               months_ahead=ctx.params["months_ahead"], progress=_progress,
-                              ddl_lock_timeout_ms=ddl_lock_timeout, attempts=attempts)
+                              ddl_lock_timeout_ms=ddl_lock_timeout, attempts=attempts, params=ctx.params)
     click.echo(outcome.summary)
 
 
@@ -93,7 +98,7 @@ def migrate_cmd(dsn: str | None, home: Path | None, config_path: Path | None, de
 def validate_cmd(dsn: str | None, home: Path | None, config_path: Path | None, defines: tuple[str, ...]) -> None:
     """Refuse (non-zero) when an applied versioned file changed since it was applied."""
     ctx = Context(dsn, home, config_path, defines)
-    files, target = ctx.files(), ctx.dsn
+    files, target = ctx.target_files(), ctx.dsn
     with connect(target) as conn:
         migrate.validate(files, migrate.applied_files(conn))
     click.echo(f"valid: every applied versioned file matches its source ({describe(target)})")
@@ -106,7 +111,7 @@ def status_cmd(dsn: str | None, home: Path | None, config_path: Path | None, def
                as_json: bool) -> None:
     """Applied, pending and changed files."""
     ctx = Context(dsn, home, config_path, defines)
-    files, target = ctx.files(), ctx.dsn
+    files, target = ctx.target_files(), ctx.dsn
     with connect(target) as conn:
         rows = migrate.status(files, migrate.applied_files(conn))
     if as_json:
@@ -199,7 +204,7 @@ def doctor_cmd(dsn: str | None, home: Path | None, config_path: Path | None, def
     from dom360db import doctor
 
     ctx = Context(dsn, home, config_path, defines)
-    files, target = ctx.files(), ctx.dsn
+    files, target = ctx.target_files(), ctx.dsn
     with connect(target) as conn:
         findings = doctor.run(conn, ctx.params, files)
     if as_json:
@@ -404,7 +409,7 @@ def maintain_cmd(dsn: str | None, home: Path | None, config_path: Path | None, d
                        what="dom360db maintain",
                        waiting=lambda h: _progress("waiting for another maintain to finish" + (f" ({h})" if h else ""))),
           connect(ctx.dsn, application_name="dom360db maintain") as conn):
-        done = maintain.run(conn, ctx.params, ctx.files(), months_ahead=ahead, lock_timeout_ms=lock_timeout_ms,
+        done = maintain.run(conn, ctx.params, ctx.target_files(), months_ahead=ahead, lock_timeout_ms=lock_timeout_ms,
                             attempts=attempts, report=_progress)
     p = done.partitions
     click.echo(table(["step", "result"], [
@@ -514,6 +519,19 @@ def report_cmd(dsn: str | None, home: Path | None, config_path: Path | None, def
 @cli.group("tenant")
 def tenant_group() -> None:
     """A tenant's lifecycle: export, import (move), delete, forget one customer (docs/lifecycle.md)."""
+
+
+@tenant_group.command("isolate")
+@db_options
+@click.argument("slug")
+def tenant_isolate_cmd(dsn: str | None, home: Path | None, config_path: Path | None, defines: tuple[str, ...],
+                       slug: str) -> None:
+    """Citus: give tenant SLUG shards of its own in every tenant table (then move them; docs/citus.md)."""
+    ctx = Context(dsn, home, config_path, defines)
+    shardid, host, port = citus.isolate(ctx.dsn, slug, _progress)
+    click.echo(f"tenant {slug!r}: shard {shardid} of dom360.users (and its colocated shards) on {host}:{port}")
+    click.echo(f"move it: SELECT citus_move_shard_placement({shardid}, '{host}', {port}, '<host>', <port>, "
+               "shard_transfer_mode => 'block_writes');")
 
 
 @tenant_group.command("export")

@@ -31,6 +31,9 @@ DEFAULTS: dict[str, Any] = {
     "message_max_bytes": 65536,
     # Counter stripes per inbox and day in the consumption table (spreads hot-inbox writers).
     "consumption_stripes": 16,
+    # Set by the commands from the target's catalog (the citus extension present), not by hand: renders the
+    # Citus variants of a few functions (docs/citus.md). False renders the single-server text.
+    "citus": False,
 }
 
 _ROLE_PARAMS = ("owner_role", "app_role", "analytics_role", "backup_role")

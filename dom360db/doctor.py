@@ -12,7 +12,7 @@ from typing import Any
 
 import psycopg
 
-from dom360db import catalog, migrate
+from dom360db import catalog, citus, migrate
 from dom360db.connect import error_line, scalar
 from dom360db.queries import named_queries
 from dom360db.sqlfiles import SqlFile
@@ -65,6 +65,8 @@ def run(conn: psycopg.Connection, params: Mapping[str, Any], files: Sequence[Sql
             findings.append(Finding("migrations", st.path, f"{st.kind} file differs from what was applied", fix))
     if not behind:
         findings += drift(conn, params)
+    if params.get("citus"):
+        findings += citus.doctor(conn, params)
     return findings
 
 

@@ -15,17 +15,17 @@ from __future__ import annotations
 
 import getpass
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 import psycopg
 from psycopg import errors, sql
 from psycopg.types.json import Jsonb
 
-from dom360db import __version__, runlock, shipped
+from dom360db import __version__, citus, config, runlock, shipped
 from dom360db.connect import connect, describe, error_line, scalar
 from dom360db.errors import Dom360Error
 from dom360db.progress import Progress
@@ -290,18 +290,33 @@ class Outcome:
 
 def migrate(dsn: str, files: Sequence[SqlFile], *, lock_timeout_s: float = 300.0, reapply: bool = False,
             months_ahead: int | None = None, progress: Progress = lambda s: None,
-            ddl_lock_timeout_ms: int | None = DDL_LOCK_TIMEOUT_MS, attempts: int = DDL_ATTEMPTS) -> Outcome:
+            ddl_lock_timeout_ms: int | None = DDL_LOCK_TIMEOUT_MS, attempts: int = DDL_ATTEMPTS,
+            params: Mapping[str, Any] | None = None) -> Outcome:
     """Validate, then apply every pending file under the migration lock; then, when `months_ahead` is
-    given, make sure the time-partitioned tables have their partitions (idempotent)."""
+    given, make sure the time-partitioned tables have their partitions (idempotent).
+
+    Where the target has the citus extension (dom360db/citus.py; `files` rendered with `citus` true):
+    roles and settings are prepared first, and the tenant tables distributed after the versioned files."""
     done: list[tuple[SqlFile, float]] = []
+    params = params if params is not None else config.DEFAULTS
     with migration_lock(dsn, lock_timeout_s, progress):
         progress(f"migrating {describe(dsn)}")
-        conn = connect(dsn, application_name="dom360db migrate")
+        on_citus = citus.prepare(dsn, params, progress)
+        if {f.params["citus"] for f in files if "citus" in f.params} - {on_citus}:
+            raise Dom360Error(
+                "the files were rendered for " + ("a single server" if on_citus else "Citus")
+                + " but the target " + ("has" if on_citus else "has not") + " the citus extension: render them "
+                "with the parameter citus set from the target (dom360db.citus.with_citus); nothing was applied")
+        conn = connect(citus.migrate_dsn(dsn) if on_citus else dsn, application_name="dom360db migrate")
         try:
             _bootstrap(conn)
             applied = applied_files(conn)
             validate(files, applied)
+            distributed = False
             for f in pending(files, applied, reapply=reapply):
+                if on_citus and not distributed and f.kind == "repeatable":
+                    citus.distribute(conn, params, progress)
+                    distributed = True
                 ms = apply_file(conn, f, lock_timeout_ms=ddl_lock_timeout_ms, attempts=attempts, progress=progress)
                 done.append((f, ms))
                 progress(f"applied {f.path} ({ms:.0f} ms)")
@@ -313,6 +328,8 @@ def migrate(dsn: str, files: Sequence[SqlFile], *, lock_timeout_s: float = 300.0
                 created = scalar(conn, query("migrate.ensure_partitions"), {"months_ahead": months_ahead})
                 if created:
                     progress(f"created {created} partition(s) of dom360.messages")
+            if on_citus:
+                citus.finish(conn, params)  # tables of this run's versioned files, if any left; shard grants
         finally:
             conn.close()
     owner = next((f.params["owner_role"] for f in files if "owner_role" in f.params), None)

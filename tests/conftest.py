@@ -6,6 +6,11 @@ uses a database runs once per server, in one pytest run:
             with the reason when no Docker API answers.
 - embedded: the pip-installed PostgreSQL 17, in a temporary directory.
 - dsn:      an existing server at DOM360_TEST_DSN (a superuser; databases are created and dropped).
+- citus:    a Citus coordinator at DOM360_TEST_DSN (a superuser; its database postgres lists the workers):
+            the template is created on every node (extension, workers added) and migrated, and each test's
+            database is cloned from it on every node (tests/support.py CitusServer), then migrated again (nothing
+            to apply: it restores the per-database settings a clone does not inherit). Skipped, with the reason,
+            without DOM360_TEST_DSN. Tests that cannot hold on Citus are marked `single_server`.
 
 DOM360_MUTATION=table.policy weakens that policy of the template to `USING (true) WITH CHECK (true)`
 (for the analytics policy: `TO PUBLIC`); tests/mutation.py uses it to show the suite fails every time.
@@ -19,7 +24,16 @@ from collections.abc import Iterator
 
 import pytest
 
-from support import Database, Server, apply_mutation, backends, migrate_database, required_backends, with_db
+from support import (
+    CitusServer,
+    Database,
+    Server,
+    apply_mutation,
+    backends,
+    migrate_database,
+    required_backends,
+    with_db,
+)
 from support import acme as acme  # noqa: F401 (the shared seeded-tenant fixture: defined in support.py)
 
 
@@ -45,6 +59,11 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
             yield Server("embedded", info.dsn)
         finally:
             emb.down()
+    elif backend == "citus":
+        dsn = os.environ.get("DOM360_TEST_DSN")
+        if not dsn:
+            pytest.skip("citus backend: set DOM360_TEST_DSN to a Citus coordinator (superuser, workers added)")
+        yield CitusServer("citus", dsn)
     else:
         dsn = os.environ.get("DOM360_TEST_DSN")
         if not dsn:
@@ -75,6 +94,8 @@ def db(server: Server, template: str) -> Iterator[Database]:
     server.create_database(name, template)
     try:
         database = Database(server, name)
+        if server.backend == "citus":  # per-database settings and privileges: what `migrate` re-applies
+            migrate_database(database.admin_dsn)
         with database.admin() as c:  # a clone does not inherit database privileges: what `migrate` re-applies
             c.execute("SELECT dom360.secure_database()")
         yield database

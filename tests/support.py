@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,7 +17,7 @@ import psycopg
 import pytest
 from psycopg import conninfo, sql
 
-from dom360db import config, migrate, sqlfiles
+from dom360db import citus, config, migrate, sqlfiles
 from dom360db.connect import scalar
 
 #: Test login roles (cluster-wide), members of the product's group roles.
@@ -26,11 +27,11 @@ LOGIN_PASSWORD = "dom360-test-only"
 
 
 def backends() -> list[str]:
-    """Backends named by DOM360_TEST_BACKEND (comma-separated): docker, embedded, dsn."""
+    """Backends named by DOM360_TEST_BACKEND (comma-separated): docker, embedded, dsn, citus."""
     names = [b.strip() for b in os.environ.get("DOM360_TEST_BACKEND", "docker,embedded").split(",") if b.strip()]
-    unknown = set(names) - {"docker", "embedded", "dsn"}
+    unknown = set(names) - {"docker", "embedded", "dsn", "citus"}
     if unknown:
-        raise RuntimeError(f"DOM360_TEST_BACKEND: unknown backend(s) {sorted(unknown)}; use docker, embedded, dsn")
+        raise RuntimeError(f"DOM360_TEST_BACKEND: unknown backend(s) {sorted(unknown)}; use docker, embedded, dsn, citus")
     return names
 
 
@@ -96,6 +97,57 @@ class Server:
 
 
 @dataclass(frozen=True)
+class CitusServer(Server):
+    """A Citus coordinator (`admin_dsn`, a superuser) whose database `postgres` lists the workers.
+
+    Citus metadata is per database and CREATE DATABASE is not propagated, so a database is created (or cloned
+    from a template, metadata and shards alike) on every node under the same name; a new empty one gets the
+    extension on every node and the workers added, the precondition of `dom360db migrate` on Citus. A clone
+    does not inherit `ALTER DATABASE … SET`: the `db` fixture migrates it (nothing to apply) to restore them."""
+
+    def nodes(self) -> list[str]:
+        """Superuser DSNs (database postgres) of the coordinator, then of every worker."""
+        with self.admin() as c:
+            rows = c.execute("SELECT nodename, nodeport FROM pg_dist_node WHERE groupid <> 0 AND noderole = 'primary' "
+                             "ORDER BY nodeid").fetchall()
+        return [self.admin_dsn] + [conninfo.make_conninfo(self.admin_dsn, host=h, port=str(p)) for h, p in rows]
+
+    def create_database(self, name: str, template: str | None = None) -> None:
+        nodes = self.nodes()
+        for dsn in nodes:
+            if template:  # Citus' maintenance daemon and cached connections hold the template: close it first
+                with psycopg.connect(dsn, autocommit=True) as c:
+                    c.execute("SET citus.enable_ddl_propagation = off")
+                    c.execute(sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS false").format(sql.Identifier(template)))
+                    c.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                              "WHERE datname = %s AND pid <> pg_backend_pid()", [template])
+            for attempt in range(20):
+                try:
+                    Server("citus", dsn).create_database(name, template)
+                    break
+                except psycopg.errors.ObjectInUse:
+                    if attempt == 19:
+                        raise
+                    time.sleep(0.25)
+        if template:
+            return
+        for dsn in nodes:
+            with psycopg.connect(with_db(dsn, name), autocommit=True) as c:
+                c.execute("CREATE EXTENSION citus")
+        coordinator = conninfo.conninfo_to_dict(self.admin_dsn)
+        with psycopg.connect(with_db(self.admin_dsn, name), autocommit=True) as c:
+            c.execute("SELECT citus_set_coordinator_host(%s, %s)",
+                      [coordinator.get("host", "localhost"), int(coordinator.get("port", 5432))])
+            for dsn in nodes[1:]:
+                node = conninfo.conninfo_to_dict(dsn)
+                c.execute("SELECT citus_add_node(%s, %s)", [node["host"], int(node["port"])])
+
+    def drop_database(self, name: str) -> None:
+        for dsn in self.nodes():
+            Server("citus", dsn).drop_database(name)
+
+
+@dataclass(frozen=True)
 class Database:
     """One test's own database, cloned from the migrated template."""
 
@@ -146,7 +198,9 @@ def apply_mutation(dsn: str, mutation: str) -> None:
 def migrate_database(dsn: str, **params: object) -> migrate.Outcome:
     """Apply the package's SQL with the default parameters (plus `params`)."""
     merged = {**config.DEFAULTS, **params}
-    return migrate.migrate(dsn, sqlfiles.load(merged), lock_timeout_s=60, months_ahead=merged["months_ahead"])
+    merged = citus.with_citus(merged, dsn)
+    return migrate.migrate(dsn, sqlfiles.load(merged), lock_timeout_s=60, months_ahead=merged["months_ahead"],
+                           params=merged)
 
 
 @dataclass(frozen=True)

@@ -17,15 +17,24 @@ AS $$
    too, and the log row belongs to the changed row's tenant, which may not be the transaction's (a superuser
    or an administrator writing with no tenant set): the tenant is set for the INSERT and restored after. */
 DECLARE
-    v_old      jsonb := CASE WHEN TG_OP IN ('UPDATE', 'DELETE') THEN to_jsonb(OLD) END;
+{% if citus %}    v_table    text  := regexp_replace(TG_TABLE_NAME, '_[0-9]+$', '');  -- Citus: fires on a shard, <table>_<shard id>
+{% endif %}    v_old      jsonb := CASE WHEN TG_OP IN ('UPDATE', 'DELETE') THEN to_jsonb(OLD) END;
     v_new      jsonb := CASE WHEN TG_OP IN ('INSERT', 'UPDATE') THEN to_jsonb(NEW) END;
     v_row      jsonb := coalesce(v_new, v_old);
-    v_tenant   uuid  := (v_row ->> CASE WHEN TG_TABLE_NAME = 'tenants' THEN 'id' ELSE 'tenant_id' END)::uuid;
+    v_tenant   uuid  := (v_row ->> CASE WHEN {{ 'v_table' if citus else 'TG_TABLE_NAME' }} = 'tenants' THEN 'id' ELSE 'tenant_id' END)::uuid;
     v_previous text  := current_setting('app.tenant_id', true);
     v_key      jsonb;
     v_changes  jsonb;
 BEGIN
-    SELECT jsonb_object_agg(k.col, v_row -> k.col) INTO v_key
+{% if citus %}    -- Citus: dom360.tenants is a reference table, so this fires on the copy of every node; only the node that
+    -- holds the tenant's audit_log shard writes the row (there, locally).
+    IF v_table = 'tenants' AND NOT EXISTS (
+           SELECT FROM pg_dist_placement AS p
+            WHERE p.shardid = get_shard_id_for_distribution_column('dom360.audit_log', v_tenant)
+              AND p.groupid = (SELECT l.groupid FROM pg_dist_local_group AS l)) THEN
+        RETURN NULL;
+    END IF;
+{% endif %}    SELECT jsonb_object_agg(k.col, v_row -> k.col) INTO v_key
       FROM unnest(TG_ARGV) AS k(col);
     SELECT coalesce(jsonb_object_agg(s.col, CASE TG_OP WHEN 'INSERT' THEN jsonb_build_object('new', r.new_value)
                                                        WHEN 'DELETE' THEN jsonb_build_object('old', r.old_value)
@@ -43,7 +52,7 @@ BEGIN
     INSERT INTO dom360.audit_log (tenant_id, actor, table_name, operation, row_key, changes)
     VALUES (v_tenant,
             CASE WHEN current_setting('role') = 'none' THEN session_user::text ELSE current_setting('role') END,
-            TG_TABLE_NAME, TG_OP, v_key, v_changes);
+            {{ 'v_table' if citus else 'TG_TABLE_NAME' }}, TG_OP, v_key, v_changes);
     PERFORM set_config('app.tenant_id', coalesce(v_previous, ''), true);
     RETURN NULL;
 END

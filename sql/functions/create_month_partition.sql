@@ -38,8 +38,17 @@ BEGIN
         END IF;
         RETURN false;
     END IF;
-    EXECUTE dom360.month_partition_ddl(p_parent, p_month);
-    RETURN true;
+{% if citus %}    -- Citus: one statement per EXECUTE (it plans and propagates each DDL statement on its own).
+    DECLARE
+        v_stmt text;
+    BEGIN
+        FOR v_stmt IN SELECT s FROM regexp_split_to_table(dom360.month_partition_ddl(p_parent, p_month), E';\n') AS s
+                       WHERE btrim(s) <> '' LOOP
+            EXECUTE v_stmt;
+        END LOOP;
+    END;
+{% else %}    EXECUTE dom360.month_partition_ddl(p_parent, p_month);
+{% endif %}    RETURN true;
 END
 $$;
 

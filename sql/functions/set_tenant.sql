@@ -16,14 +16,19 @@ BEGIN
     END IF;
     -- An assignment, not PERFORM: PL/pgSQL evaluates it as a simple expression, without a trip through the
     -- executor (PERFORM runs a SELECT); set_tenant starts every transaction.
-    v_set := set_config('app.tenant_id', p_tenant_id::pg_catalog.text, true);
-    SELECT t.status INTO v_status FROM dom360.tenants AS t WHERE t.id = p_tenant_id;
+{% if citus %}    -- Citus: only SET LOCAL reaches the workers (citus.propagate_set_commands = 'local', set for this
+    -- database by migrate); set_config() does not. The shards' row-level security reads it there.
+    EXECUTE format('SET LOCAL app.tenant_id = %L', p_tenant_id::pg_catalog.text);
+{% else %}    v_set := set_config('app.tenant_id', p_tenant_id::pg_catalog.text, true);
+{% endif %}    SELECT t.status INTO v_status FROM dom360.tenants AS t WHERE t.id = p_tenant_id;
     IF v_status IS NULL THEN
-        v_set := set_config('app.tenant_id', '', true);
-        RAISE EXCEPTION 'dom360.set_tenant: unknown tenant %', p_tenant_id USING ERRCODE = 'no_data_found';
+{% if citus %}        SET LOCAL app.tenant_id = '';
+{% else %}        v_set := set_config('app.tenant_id', '', true);
+{% endif %}        RAISE EXCEPTION 'dom360.set_tenant: unknown tenant %', p_tenant_id USING ERRCODE = 'no_data_found';
     ELSIF v_status <> 'active' THEN
-        v_set := set_config('app.tenant_id', '', true);
-        RAISE EXCEPTION 'dom360.set_tenant: tenant % is %', p_tenant_id, v_status USING ERRCODE = 'insufficient_privilege';
+{% if citus %}        SET LOCAL app.tenant_id = '';
+{% else %}        v_set := set_config('app.tenant_id', '', true);
+{% endif %}        RAISE EXCEPTION 'dom360.set_tenant: tenant % is %', p_tenant_id, v_status USING ERRCODE = 'insufficient_privilege';
     END IF;
 END
 $$;

@@ -1,5 +1,6 @@
 -- Security-posture checks run by `dom360db doctor`. Each query returns the findings of one check as
--- rows (object, problem, fix); no row means the check passed. Parameters: the role names in force.
+-- rows (object, problem, fix); no row means the check passed. Parameters: the role names in force, and
+-- citus (the target has the citus extension: its roles log in to the workers, docs/citus.md).
 
 -- name: roles --
 -- The group roles exist, without LOGIN, SUPERUSER, BYPASSRLS or any other attribute that bypasses the policies.
@@ -8,7 +9,7 @@ SELECT r.want AS object,
             ELSE 'role has ' || concat_ws(', ',
                 CASE WHEN p.rolsuper THEN 'SUPERUSER' END, CASE WHEN p.rolbypassrls THEN 'BYPASSRLS' END,
                 CASE WHEN p.rolcreaterole THEN 'CREATEROLE' END, CASE WHEN p.rolcreatedb THEN 'CREATEDB' END,
-                CASE WHEN p.rolreplication THEN 'REPLICATION' END, CASE WHEN p.rolcanlogin THEN 'LOGIN' END)
+                CASE WHEN p.rolreplication THEN 'REPLICATION' END, CASE WHEN p.rolcanlogin AND NOT %(citus)s THEN 'LOGIN' END)
        END AS problem,
        CASE WHEN p.oid IS NULL THEN 'dom360db roles (a superuser: creates the missing group roles), then dom360db migrate --reapply'
             ELSE format('ALTER ROLE %%I NOSUPERUSER NOBYPASSRLS NOCREATEROLE NOCREATEDB NOREPLICATION NOLOGIN; grant it to login roles instead', r.want)
@@ -16,7 +17,8 @@ SELECT r.want AS object,
   FROM unnest(ARRAY[%(owner_role)s::text, %(app_role)s::text, %(analytics_role)s::text]) AS r(want)
   LEFT JOIN pg_roles p ON p.rolname = r.want
  WHERE p.oid IS NULL
-    OR p.rolsuper OR p.rolbypassrls OR p.rolcreaterole OR p.rolcreatedb OR p.rolreplication OR p.rolcanlogin;
+    OR p.rolsuper OR p.rolbypassrls OR p.rolcreaterole OR p.rolcreatedb OR p.rolreplication
+    OR (p.rolcanlogin AND NOT %(citus)s);
 
 -- name: logins_with_both_roles --
 -- No login is a member of both the app role and the analytics role.
