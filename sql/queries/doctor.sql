@@ -309,6 +309,8 @@ WITH logins AS (
     SELECT m.oid, m.rolname
       FROM pg_catalog.pg_roles m
      WHERE m.rolcanlogin AND NOT m.rolsuper AND pg_catalog.pg_has_role(m.oid, %(app_role)s::text, 'MEMBER')
+       -- the group roles themselves: LOGIN only on Citus, for its worker connections (check roles)
+       AND m.rolname NOT IN (%(owner_role)s::text, %(app_role)s::text, %(analytics_role)s::text)
 ), wanted (name) AS (
     VALUES ('idle_in_transaction_session_timeout'), ('statement_timeout')
 ), effective AS (
