@@ -14,18 +14,21 @@ AS $$
        turns started in it (on their conversation). For the analytics role (`dom360db report --month`, a
        month across tenants); dom360.tenant_response_times() is the app's. SECURITY INVOKER and plain SQL,
        so it is inlined into the caller's query (constants fold, the tenant filter reaches the index). */
-    WITH bounds AS (
-        SELECT COALESCE(p_from::pg_catalog.timestamp AT TIME ZONE 'UTC', '-infinity'::pg_catalog.timestamptz) AS lo,
-               COALESCE((p_to + 1)::pg_catalog.timestamp AT TIME ZONE 'UTC', 'infinity'::pg_catalog.timestamptz) AS hi
-    ), turns AS (
+    SELECT t.tenant_id, t.conversation_id, COALESCE(c.agent_type, a.default_agent_type), t.asked_at, t.answered_at,
+           EXTRACT(EPOCH FROM t.answered_at OPERATOR(pg_catalog.-) t.asked_at)::double precision
+      FROM (
         SELECT m.tenant_id, m.conversation_id, m.turn_asked_at AS asked_at, m.created_at AS answered_at
-          FROM bounds AS b, dom360.messages AS m
+          FROM (VALUES (COALESCE(p_from::pg_catalog.timestamp AT TIME ZONE 'UTC', '-infinity'::pg_catalog.timestamptz),
+                        COALESCE((p_to + 1)::pg_catalog.timestamp AT TIME ZONE 'UTC', 'infinity'::pg_catalog.timestamptz)))
+               AS b(lo, hi), dom360.messages AS m
          WHERE (p_tenant_id IS NULL OR m.tenant_id = p_tenant_id)
            AND m.created_at >= b.lo AND m.created_at < b.hi
            AND m.turn_asked_at >= b.lo AND m.turn_asked_at < b.hi
         UNION ALL
         SELECT m.tenant_id, m.conversation_id, m.turn_asked_at, m.created_at
-          FROM bounds AS b, dom360.conversations AS c
+          FROM (VALUES (COALESCE(p_from::pg_catalog.timestamp AT TIME ZONE 'UTC', '-infinity'::pg_catalog.timestamptz),
+                        COALESCE((p_to + 1)::pg_catalog.timestamp AT TIME ZONE 'UTC', 'infinity'::pg_catalog.timestamptz)))
+               AS b(lo, hi), dom360.conversations AS c
           JOIN dom360.messages AS m
             ON m.tenant_id = c.tenant_id AND m.conversation_id = c.id
            AND m.created_at >= c.first_message_at AND m.created_at <= c.last_message_at
@@ -36,13 +39,12 @@ AS $$
            AND m.turn_asked_at >= b.lo AND m.turn_asked_at < b.hi
         UNION ALL
         SELECT c.tenant_id, c.id, c.turn_asked_at, NULL::pg_catalog.timestamptz
-          FROM bounds AS b, dom360.conversations AS c
+          FROM (VALUES (COALESCE(p_from::pg_catalog.timestamp AT TIME ZONE 'UTC', '-infinity'::pg_catalog.timestamptz),
+                        COALESCE((p_to + 1)::pg_catalog.timestamp AT TIME ZONE 'UTC', 'infinity'::pg_catalog.timestamptz)))
+               AS b(lo, hi), dom360.conversations AS c
          WHERE (p_tenant_id IS NULL OR c.tenant_id = p_tenant_id)
            AND c.turn_asked_at >= b.lo AND c.turn_asked_at < b.hi
-    )
-    SELECT t.tenant_id, t.conversation_id, COALESCE(c.agent_type, a.default_agent_type), t.asked_at, t.answered_at,
-           EXTRACT(EPOCH FROM t.answered_at OPERATOR(pg_catalog.-) t.asked_at)::double precision
-      FROM turns AS t
+      ) AS t
       JOIN dom360.conversations AS c ON c.tenant_id = t.tenant_id AND c.id = t.conversation_id
       LEFT JOIN dom360.account_vars AS a ON a.tenant_id = t.tenant_id
 $$;
