@@ -25,18 +25,22 @@ AS $$
            AND m.created_at >= b.lo AND m.created_at < b.hi
            AND m.turn_asked_at >= b.lo AND m.turn_asked_at < b.hi
         UNION ALL
-        SELECT m.tenant_id, m.conversation_id, m.turn_asked_at, m.created_at
+        SELECT c.tenant_id, c.id, m.asked_at, m.answered_at
           FROM (VALUES (COALESCE(p_from::pg_catalog.timestamp AT TIME ZONE 'UTC', '-infinity'::pg_catalog.timestamptz),
                         COALESCE((p_to + 1)::pg_catalog.timestamp AT TIME ZONE 'UTC', 'infinity'::pg_catalog.timestamptz)))
-               AS b(lo, hi), dom360.conversations AS c
-          JOIN dom360.messages AS m
-            ON m.tenant_id = c.tenant_id AND m.conversation_id = c.id
-           AND m.created_at >= c.first_message_at AND m.created_at <= c.last_message_at
+               AS b(lo, hi)
+         CROSS JOIN dom360.conversations AS c
+         CROSS JOIN LATERAL (
+                SELECT m.turn_asked_at AS asked_at, m.created_at AS answered_at
+                  FROM dom360.messages AS m
+                 WHERE m.tenant_id = c.tenant_id AND m.conversation_id = c.id
+                   AND m.created_at >= c.first_message_at AND m.created_at <= c.last_message_at
+                   AND (m.created_at < b.lo OR m.created_at >= b.hi)
+                   AND m.turn_asked_at >= b.lo AND m.turn_asked_at < b.hi
+                OFFSET 0) AS m  -- one conversation at a time, by its key (OFFSET 0: not flattened into a scan of every month)
          WHERE (p_tenant_id IS NULL OR c.tenant_id = p_tenant_id)
            AND c.first_message_at < b.hi AND c.last_message_at >= b.lo
            AND (c.first_message_at < b.lo OR c.last_message_at >= b.hi)
-           AND (m.created_at < b.lo OR m.created_at >= b.hi)
-           AND m.turn_asked_at >= b.lo AND m.turn_asked_at < b.hi
         UNION ALL
         SELECT c.tenant_id, c.id, c.turn_asked_at, NULL::pg_catalog.timestamptz
           FROM (VALUES (COALESCE(p_from::pg_catalog.timestamp AT TIME ZONE 'UTC', '-infinity'::pg_catalog.timestamptz),

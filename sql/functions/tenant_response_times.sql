@@ -32,16 +32,19 @@ BEGIN
          WHERE m.tenant_id = v_tenant AND m.created_at >= v_lo AND m.created_at < v_hi
            AND m.turn_asked_at >= v_lo AND m.turn_asked_at < v_hi
         UNION ALL
-        SELECT m.conversation_id, m.turn_asked_at, m.created_at
+        SELECT c.id, m.asked_at, m.answered_at
           FROM dom360.conversations AS c
-          JOIN dom360.messages AS m
-            ON m.tenant_id = c.tenant_id AND m.conversation_id = c.id
-           AND m.created_at >= c.first_message_at AND m.created_at <= c.last_message_at
+         CROSS JOIN LATERAL (
+                SELECT m.turn_asked_at AS asked_at, m.created_at AS answered_at
+                  FROM dom360.messages AS m
+                 WHERE m.tenant_id = v_tenant AND m.conversation_id = c.id
+                   AND m.created_at >= c.first_message_at AND m.created_at <= c.last_message_at
+                   AND (m.created_at < v_lo OR m.created_at >= v_hi)
+                   AND m.turn_asked_at >= v_lo AND m.turn_asked_at < v_hi
+                OFFSET 0) AS m  -- one conversation at a time, by its key (OFFSET 0: not flattened into a scan of every month)
          WHERE c.tenant_id = v_tenant
            AND c.first_message_at < v_hi AND c.last_message_at >= v_lo
            AND (c.first_message_at < v_lo OR c.last_message_at >= v_hi)
-           AND (m.created_at < v_lo OR m.created_at >= v_hi)
-           AND m.turn_asked_at >= v_lo AND m.turn_asked_at < v_hi
         UNION ALL
         SELECT c.id, c.turn_asked_at, NULL::timestamptz
           FROM dom360.conversations AS c
