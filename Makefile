@@ -52,6 +52,7 @@ snapshot: up
 
 bench: install
 	$(PY) bench/run.py
+	$(PY) bench/analytics.py
 
 mutation: install
 	$(PY) tests/mutation.py

@@ -28,7 +28,7 @@ import secrets
 import statistics
 import sys
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +67,8 @@ SETUP_SQL = [
                                                   ELSE %(other_conversations)s / (%(tenants)s - 1)
                                                        + (n - 2 < %(other_conversations)s %% (%(tenants)s - 1))::integer END""",
     """UPDATE bench.tenants AS t SET first_conversation = s.first
-         FROM (SELECT n, 1 + coalesce(sum(conversations) OVER (ORDER BY n ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS first
+         FROM (SELECT n, 1 + coalesce(sum(conversations)
+                                       OVER (ORDER BY n ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS first
                  FROM bench.tenants) AS s WHERE s.n = t.n""",
     """INSERT INTO dom360.inboxes (tenant_id, id, name, channel)
        SELECT t.tenant_id, t.inbox_id, 'Site chat', 'web' FROM bench.tenants AS t""",

@@ -6,6 +6,9 @@ month (docs/performance.md). Conversations that existed before are marked `respo
 `dom360.backfill_response_turns(tenant, batch)` fills at most `batch` of them in one short transaction and
 marks them. This module visits every tenant and calls it until it returns 0: an interruption (even kill -9)
 leaves the finished conversations marked, and running the command again does the rest.
+
+It also builds, CONCURRENTLY and one partition at a time, the partial index of the answers (schema/0102) on the
+partitions that held rows when 0102 was applied, and attaches each to the partitioned index.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import psycopg
+from psycopg import sql
 
 from dom360db.queries import named_queries
 
@@ -28,13 +32,15 @@ class Backfilled:
     tenants: int = 0
     conversations: int = 0
     batches: int = 0
+    indexes: int = 0
 
     @property
     def summary(self) -> str:
+        indexed = f"; answers index built on {self.indexes} partition(s)" if self.indexes else ""
         if not self.conversations:
-            return f"response turns: nothing to fill ({self.tenants} tenant(s) checked)"
+            return f"response turns: nothing to fill ({self.tenants} tenant(s) checked){indexed}"
         return (f"response turns filled for {self.conversations:,} conversation(s) of {self.tenants} tenant(s) "
-                f"in {self.batches} batch(es)")
+                f"in {self.batches} batch(es){indexed}")
 
 
 def pending(conn: psycopg.Connection, tenant_id: uuid.UUID) -> int:
@@ -62,4 +68,19 @@ def response_times(conn: psycopg.Connection, *, batch_size: int = 500, start: Ca
             out.conversations += done
             out.batches += 1
             advance(done)
+    out.indexes = answers_index(conn)
     return out
+
+
+def answers_index(conn: psycopg.Connection) -> int:
+    """Index and attach the partitions that lack the answers index; each CONCURRENTLY (autocommit)."""
+    done = 0
+    for schema, table, name, invalid in conn.execute(q("partitions_without_answers_index")).fetchall():
+        index = sql.Identifier(schema, name)
+        if invalid:  # an earlier run was interrupted while building it
+            conn.execute(sql.SQL(q("drop_invalid_index")).format(index=index))  # type: ignore[arg-type]
+        conn.execute(sql.SQL(q("create_answers_index")).format(  # type: ignore[arg-type]
+            name=sql.Identifier(name), partition=sql.Identifier(schema, table)))
+        conn.execute(sql.SQL(q("attach_answers_index")).format(index=index))  # type: ignore[arg-type]
+        done += 1
+    return done

@@ -14,3 +14,27 @@ SELECT count(*) FROM dom360.conversations AS c
 
 -- response_turns_step --
 SELECT dom360.backfill_response_turns(%(tenant_id)s, %(batch_size)s);
+
+-- partitions_without_answers_index --
+-- Partitions of dom360.messages whose index is not attached to messages_answers_idx yet (schema/0102), with the
+-- name their index gets and whether an index of that name exists but is invalid (an interrupted CONCURRENTLY).
+SELECT n.nspname, c.relname, c.relname || '_answers_idx',
+       EXISTS (SELECT FROM pg_catalog.pg_class AS ic JOIN pg_catalog.pg_index AS x ON x.indexrelid = ic.oid
+                WHERE ic.relnamespace = c.relnamespace AND ic.relname = c.relname || '_answers_idx' AND NOT x.indisvalid)
+  FROM pg_catalog.pg_inherits AS i
+  JOIN pg_catalog.pg_class AS c ON c.oid = i.inhrelid
+  JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+ WHERE i.inhparent = 'dom360.messages'::regclass
+   AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits AS ii JOIN pg_catalog.pg_index AS x ON x.indexrelid = ii.inhrelid
+                    WHERE ii.inhparent = 'dom360.messages_answers_idx'::regclass AND x.indrelid = c.oid)
+ ORDER BY c.relname;
+
+-- drop_invalid_index --
+DROP INDEX CONCURRENTLY IF EXISTS {index};
+
+-- create_answers_index --
+CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON {partition} (tenant_id, created_at)
+    INCLUDE (turn_asked_at, conversation_id) WHERE turn_asked_at IS NOT NULL;
+
+-- attach_answers_index --
+ALTER INDEX dom360.messages_answers_idx ATTACH PARTITION {index};

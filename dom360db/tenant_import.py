@@ -248,7 +248,8 @@ def _load_conversations(conn: psycopg.Connection, columns: list[str], message_co
     steps = conn.execute(q("wave_steps")).fetchall()
     opened = [c for c in columns if c != "message_count"]
     open_values = sql.SQL(", ").join(
-        sql.SQL("'open'") if c == "status" else sql.SQL("NULL") if c in OPENED_EMPTY else sql.SQL("s.{}").format(sql.Identifier(c))
+        sql.SQL("'open'") if c == "status" else sql.SQL("NULL") if c in OPENED_EMPTY
+        else sql.SQL("s.{}").format(sql.Identifier(c))
         for c in opened)
     final = [c for c in columns if c not in ("tenant_id", "id", "inbox_id")]
     final_values = sql.SQL(", ").join(sql.SQL("s.{}").format(sql.Identifier(c)) for c in final)

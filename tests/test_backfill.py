@@ -122,3 +122,24 @@ def test_backfill_expected_failures_are_one_line(db: Database, args: tuple[str, 
     res = cli(db, *args)
     assert res.returncode != 0
     assert "Traceback" not in res.stderr
+
+
+def test_backfill_indexes_the_partitions_stored_before_0102(db: Database, scenario: Scenario) -> None:  # noqa: F811
+    """Partitions that held rows when schema/0102 ran lack the answers index: the command builds and attaches it."""
+    ddl = ("CREATE INDEX messages_answers_idx ON ONLY dom360.messages (tenant_id, created_at) "
+           "INCLUDE (turn_asked_at, conversation_id) WHERE turn_asked_at IS NOT NULL")
+    state = ("SELECT x.indisvalid, (SELECT count(*) FROM pg_inherits WHERE inhparent = x.indexrelid), "
+             "(SELECT count(*) FROM pg_inherits WHERE inhparent = 'dom360.messages'::regclass) "
+             "FROM pg_index AS x WHERE x.indexrelid = 'dom360.messages_answers_idx'::regclass")
+    with db.admin() as c:
+        valid, attached, partitions = c.execute(state).fetchone()  # type: ignore[misc]
+        assert valid and attached == partitions  # a fresh install: every partition indexed by the migration
+        c.execute("DROP INDEX dom360.messages_answers_idx")
+        c.execute(ddl)  # as 0102 leaves a database whose partitions hold rows
+        assert c.execute(state).fetchone() == (False, 0, partitions)
+    res = cli(db)
+    assert res.returncode == 0, res.stderr
+    assert f"answers index built on {partitions} partition(s)" in res.stdout
+    with db.admin() as c:
+        assert c.execute(state).fetchone() == (True, partitions, partitions)
+    assert got(db, scenario.tenant) == want(db, scenario.tenant)
