@@ -50,7 +50,8 @@ AS $$
            AND c.turn_asked_at >= b.lo AND c.turn_asked_at < b.hi
       ) AS t
       JOIN dom360.conversations AS c ON c.tenant_id = t.tenant_id AND c.id = t.conversation_id
-      LEFT JOIN dom360.account_vars AS a ON a.tenant_id = t.tenant_id
+                                     AND (p_tenant_id IS NULL OR c.tenant_id = p_tenant_id)
+      LEFT JOIN dom360.account_vars AS a ON a.tenant_id = t.tenant_id AND (p_tenant_id IS NULL OR a.tenant_id = p_tenant_id)
 $$;
 
 ALTER FUNCTION dom360.response_turns_between(pg_catalog.uuid, pg_catalog.date, pg_catalog.date) OWNER TO {{ owner_role | ident }};
