@@ -297,6 +297,9 @@ def migrate(dsn: str, files: Sequence[SqlFile], *, lock_timeout_s: float = 300.0
     with migration_lock(dsn, lock_timeout_s, progress):
         progress(f"migrating {describe(dsn)}")
         conn = connect(dsn, application_name="dom360db migrate")
+        # No server-side prepared statements: psycopg prepares a query run 5 times (every file's SET LOCAL ROLE,
+        # RESET ROLE), and the DISCARD ALL after a no-transaction file deallocates them behind its back.
+        conn.prepare_threshold = None
         try:
             _bootstrap(conn)
             applied = applied_files(conn)
