@@ -56,6 +56,7 @@ sql-api: migrate
 
 bench: install
 	$(PY) bench/run.py
+	$(PY) bench/analytics.py
 
 bench-citus: install  # DATABASE_URL = a superuser on a Citus coordinator (docs/citus.md)
 	$(PY) bench/citus.py

@@ -52,6 +52,8 @@ PREPARE = [
     " true)",
     f"PREPARE ap(int, int, int, text) AS SELECT * FROM dom360.append_message((SELECT t.conversation_id FROM {TARGETS} AS t"
     f" WHERE t.n = $1), 'user', '{TEXT}', $2, $3, NULL, NULL, $4)",
+    f"PREPARE apa(int, int, int, text) AS SELECT * FROM dom360.append_message((SELECT t.conversation_id FROM {TARGETS} AS t"
+    f" WHERE t.n = $1), 'assistant', '{TEXT}', $2, $3, NULL, NULL, $4)",
     f"PREPARE pl(int, int, int) AS INSERT INTO dom360.messages (conversation_id, role, content, input_tokens, output_tokens)"
     f" VALUES ((SELECT t.conversation_id FROM {TARGETS} AS t WHERE t.n = $1), 'user', '{TEXT}', $2, $3)"
     " RETURNING id, message_index, created_at",
@@ -88,6 +90,8 @@ def turn(kind: str, rng: random.Random, i: int, targets: int) -> list[str]:
         "st": [f"EXECUTE st({n})"],
         "sc": [f"EXECUTE sc({n})"],
         "b": [f"EXECUTE st({n})", f"EXECUTE ap({n}, {tin}, {tout}, 'p-{i}')"],
+        "qa": [f"EXECUTE st({n})", f"EXECUTE ap({n}, {tin}, {tout}, 'q-{i}')",
+               f"EXECUTE apa({n}, {tout}, {tin}, 'r-{i}')"],
         "bnoreq": [f"EXECUTE st({n})", f"EXECUTE ap({n}, {tin}, {tout}, NULL)"],
         "plain": [f"EXECUTE st({n})", f"EXECUTE pl({n}, {tin}, {tout})"],
         "a": [f"EXECUTE bare({n}, {2_000_000_000 - i}, {tin}, {tout}, 'p-{i}')"],
@@ -148,6 +152,7 @@ def experiments(trigger_fn: str) -> list[Experiment]:
               f"GRANT UPDATE ON dom360.conversations TO {bench.PARAMS['app_role']}"]
     out = [
         Experiment("(b) chat turn: set_tenant + append_message with a request id", "b", []),
+        Experiment("question and answer: set_tenant + append_message user + assistant (one transaction)", "qa", []),
         Experiment("append_message without a request id (no claim)", "bnoreq", []),
         Experiment("plain INSERT INTO dom360.messages after set_tenant", "plain", []),
         Experiment("set_tenant alone", "st", []),

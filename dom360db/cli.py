@@ -613,6 +613,28 @@ def tenant_forget_cmd(dsn: str | None, home: Path | None, config_path: Path | No
                "erased; usage counters kept")
 
 
+@cli.group("backfill")
+def backfill_group() -> None:
+    """Fill derived columns for data stored before the version that added them (batched, resumable)."""
+
+
+@backfill_group.command("response-times")
+@db_options
+@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 100_000),
+              help="Conversations per transaction.")
+def backfill_response_times_cmd(dsn: str | None, home: Path | None, config_path: Path | None, defines: tuple[str, ...],
+                                batch_size: int) -> None:
+    """Fill the response turns (schema/0100) of conversations stored before it; run again after an interruption."""
+    from dom360db import backfill
+
+    target = Context(dsn, home, config_path, defines).dsn
+    with connect(target, application_name="dom360db backfill") as conn, \
+            click.progressbar(length=0, label="filling response turns", file=sys.stderr) as bar:
+        done = backfill.response_times(conn, batch_size=batch_size,
+                                       start=lambda n: setattr(bar, "length", n), advance=bar.update)
+    click.echo(done.summary)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: one line and a non-zero exit for every expected failure."""
     try:

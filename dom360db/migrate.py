@@ -308,6 +308,9 @@ def migrate(dsn: str, files: Sequence[SqlFile], *, lock_timeout_s: float = 300.0
                 + " but the target " + ("has" if on_citus else "has not") + " the citus extension: render them "
                 "with the parameter citus set from the target (dom360db.citus.with_citus); nothing was applied")
         conn = connect(citus.migrate_dsn(dsn) if on_citus else dsn, application_name="dom360db migrate")
+        # No server-side prepared statements: psycopg prepares a query run 5 times (every file's SET LOCAL ROLE,
+        # RESET ROLE), and the DISCARD ALL after a no-transaction file deallocates them behind its back.
+        conn.prepare_threshold = None
         try:
             _bootstrap(conn)
             applied = applied_files(conn)

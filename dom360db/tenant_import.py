@@ -255,6 +255,11 @@ def tables_columns(conn: psycopg.Connection, table: str) -> list[str]:
     return [c for c in staged if c not in t.generated_columns]
 
 
+#: Columns of a conversation opened empty before its messages go through the trigger (the exported values are
+#: written back by close_wave): closed_at, and the open turn the trigger keeps from the messages (schema/0100).
+OPENED_EMPTY = ("closed_at", "turn_asked_at", "last_turn_asked_at")
+
+
 def _load_conversations(conn: psycopg.Connection, columns: list[str], message_columns: list[str],
                         tenant_id: uuid.UUID, advance: Advance) -> None:
     conn.execute(composed("lifecycle.conversation_waves"), {"step": WAVE_STEP})
@@ -263,7 +268,8 @@ def _load_conversations(conn: psycopg.Connection, columns: list[str], message_co
     steps = conn.execute(composed("lifecycle.wave_steps")).fetchall()
     opened = [c for c in columns if c != "message_count"]
     open_values = sql.SQL(", ").join(
-        sql.SQL("'open'") if c == "status" else sql.SQL("NULL") if c == "closed_at" else sql.SQL("s.{}").format(sql.Identifier(c))
+        sql.SQL("'open'") if c == "status" else sql.SQL("NULL") if c in OPENED_EMPTY
+        else sql.SQL("s.{}").format(sql.Identifier(c))
         for c in opened)
     final = [c for c in columns if c not in ("tenant_id", "id", "inbox_id")]
     final_values = sql.SQL(", ").join(sql.SQL("s.{}").format(sql.Identifier(c)) for c in final)

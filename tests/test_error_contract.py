@@ -73,7 +73,10 @@ ANALYTICS_EXEMPT = {"tenant_ids": "owned by the analytics role: every tenant id,
                     "consumption_summary_rows": "the summary view's source (schema/0070): every tenant's rows, which the "
                                                 "analytics role reads by design (its analytics_read policies)",
                     "lookup_tenants": "owned by the analytics role like tenant_ids: a tenant by slug or id, for the "
-                                      "owner's lifecycle commands (docs/lifecycle.md)"}
+                                      "owner's lifecycle commands (docs/lifecycle.md)",
+                    "response_turns_between": "the analytics role's response turns of a range (SECURITY INVOKER: its "
+                                              "analytics_read policies, every tenant by design; the tenant is an "
+                                              "argument, NULL for all; docs/performance.md)"}
 
 
 def test_analytics_role_fails_closed_too(db: Database) -> None:

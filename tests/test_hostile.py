@@ -401,7 +401,8 @@ def test_app_cannot_lock_shared_tables_against_other_tenants(db: Database, victi
 #: clause costs a configuration push and pop per call. All of them qualify every name (doctor: unqualified_names).
 #: require_tenant() is inlined into the app-facing functions like current_tenant_id() (schema/0090).
 SEARCH_PATH_NOT_PINNED = {"current_tenant_id", "require_tenant", "set_tenant", "append_message",
-                          "get_or_create_conversation", "recent_messages", "tenant_recent_messages"}
+                          "get_or_create_conversation", "recent_messages", "tenant_recent_messages",
+                          "response_turns_between"}  # inlined into the report's queries (constants fold)
 
 
 def test_lint_function_search_path_mutable(db: Database) -> None:

@@ -9,6 +9,9 @@ AS $$
    1. Validates what a CHECK cannot say clearly (content size, tokens, role) before any counter moves.
    2. Takes the next number from the conversation's counter (UPDATE … RETURNING: the row lock makes the
       numbering gapless and unique under any concurrency), and the conversation's inbox.
+   2b. Keeps the response turns (schema/0100) on the same UPDATE: a user message opens the conversation's
+      turn (or keeps the earliest start), an assistant message closes it and carries its start in
+      turn_asked_at; system and tool messages change neither.
    3. Adds the message to one of the daily consumption counter rows of its inbox and agent type (the
       conversation's, returned by the same UPDATE: no extra read), one no one else holds.
    SECURITY DEFINER because the app role may not write the counters; row-level security is forced on the
@@ -44,10 +47,14 @@ BEGIN
        SET message_count    = c.message_count + 1,
            first_message_at = LEAST(c.first_message_at, NEW.created_at),
            last_message_at  = GREATEST(c.last_message_at, NEW.created_at),
-           updated_at       = now()
+           updated_at       = now(),
+           turn_asked_at    = CASE NEW.role WHEN 'user' THEN LEAST(c.turn_asked_at, NEW.created_at)
+                                            WHEN 'assistant' THEN NULL ELSE c.turn_asked_at END,
+           last_turn_asked_at = CASE NEW.role WHEN 'assistant' THEN c.turn_asked_at ELSE c.last_turn_asked_at END
      WHERE c.tenant_id = NEW.tenant_id AND c.id = NEW.conversation_id
-    RETURNING c.message_count, c.inbox_id, c.status, COALESCE(c.agent_type, '')
-         INTO v_index, v_inbox, v_status, v_agent;
+    RETURNING c.message_count, c.inbox_id, c.status, COALESCE(c.agent_type, ''),
+              CASE WHEN NEW.role = 'assistant' THEN c.last_turn_asked_at END
+         INTO v_index, v_inbox, v_status, v_agent, NEW.turn_asked_at;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'dom360.messages: conversation % not found for the current tenant', NEW.conversation_id
             USING ERRCODE = 'foreign_key_violation';
@@ -96,7 +103,7 @@ END
 $$;
 
 ALTER FUNCTION dom360.messages_before_insert() OWNER TO {{ owner_role | ident }};
-COMMENT ON FUNCTION dom360.messages_before_insert() IS 'Trigger of dom360.messages: validates, numbers the message from its conversation''s counter, fills inbox_id, adds its tokens to the consumption counters of its inbox, UTC day and agent type.';
+COMMENT ON FUNCTION dom360.messages_before_insert() IS 'Trigger of dom360.messages: validates, numbers the message from its conversation''s counter, fills inbox_id and turn_asked_at (the start of the turn an assistant message answers), adds its tokens to the consumption counters of its inbox, UTC day and agent type.';
 REVOKE ALL ON FUNCTION dom360.messages_before_insert() FROM PUBLIC;
 
 DROP TRIGGER IF EXISTS messages_before_insert ON dom360.messages;

@@ -42,21 +42,21 @@ SELECT i.name, c.agent_type, sum(u.messages_count)::bigint, sum(u.total_tokens):
  ORDER BY i.name, c.agent_type, c.currency;
 
 -- name: response_by_day --
--- Response times per day and agent type.
-SELECT r.day, r.agent_type, r.turns, r.answered, r.unanswered, r.p50_seconds, r.p95_seconds
-  FROM dom360.analytics_response_daily AS r
- WHERE r.tenant_id = %(tenant_id)s AND r.day BETWEEN %(first_day)s AND %(last_day)s
- ORDER BY r.day, r.agent_type;
+-- Response times per day and agent type, from the turns started in the month (dom360.response_turns_between).
+SELECT (t.asked_at AT TIME ZONE 'UTC')::date, t.agent_type, count(*), count(t.answered_at),
+       count(*) - count(t.answered_at),
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY t.response_seconds),
+       percentile_cont(0.95) WITHIN GROUP (ORDER BY t.response_seconds)
+  FROM dom360.response_turns_between(%(tenant_id)s, %(first_day)s, %(last_day)s) AS t
+ GROUP BY 1, 2
+ ORDER BY 1, 2;
 
 -- name: response_month --
 -- Response times over the whole month per agent type.
 SELECT t.agent_type, count(*), count(t.answered_at), count(*) - count(t.answered_at),
        percentile_cont(0.5) WITHIN GROUP (ORDER BY t.response_seconds),
        percentile_cont(0.95) WITHIN GROUP (ORDER BY t.response_seconds)
-  FROM dom360.analytics_response_turns AS t
- WHERE t.tenant_id = %(tenant_id)s
-   AND t.asked_at >= %(first_day)s::date::timestamp AT TIME ZONE 'UTC'
-   AND t.asked_at < (%(last_day)s::date + 1)::timestamp AT TIME ZONE 'UTC'
+  FROM dom360.response_turns_between(%(tenant_id)s, %(first_day)s, %(last_day)s) AS t
  GROUP BY t.agent_type
  ORDER BY t.agent_type;
 

@@ -106,6 +106,9 @@ export interface Dom360Functions<M extends BigintMode = 'string'> {
       last_message_at: Date | null;
       closed_at: Date | null;
       first_message_at: Date | null;
+      turn_asked_at: Date | null;
+      last_turn_asked_at: Date | null;
+      response_turns_ready: boolean | null;
     }[];
   };
   /** Deletes the inbox p_id of the current tenant and returns it (no row when the tenant has none of that id). The app's only way to delete one (no DELETE privilege: it would let it LOCK the table against every tenant). An inbox with conversations is refused (foreign_key_violation). */
