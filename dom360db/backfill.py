@@ -79,7 +79,7 @@ def answers_index(conn: psycopg.Connection) -> int:
         index = sql.Identifier(schema, name)
         if invalid:  # an earlier run was interrupted while building it
             conn.execute(composed("backfill.drop_invalid_index", index=index))
-        conn.execute(composed("backfill.create_answers_index", name=sql.Identifier(name),
+        conn.execute(composed("backfill.create_answers_index", index_name=sql.Identifier(name),
                               partition=sql.Identifier(schema, table)))
         conn.execute(composed("backfill.attach_answers_index", index=index))
         done += 1

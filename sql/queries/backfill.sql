@@ -36,7 +36,7 @@ DROP INDEX CONCURRENTLY IF EXISTS {index};
 
 -- name: create_answers_index --
 -- Build one partition's answers index without blocking writes.
-CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON {partition} (tenant_id, created_at)
+CREATE INDEX CONCURRENTLY IF NOT EXISTS {index_name} ON {partition} (tenant_id, created_at)
     INCLUDE (turn_asked_at, conversation_id) WHERE turn_asked_at IS NOT NULL;
 
 -- name: attach_answers_index --
