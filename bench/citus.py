@@ -26,7 +26,7 @@ import psycopg
 from psycopg import conninfo, sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from support import CitusServer, Server, migrate_database, with_db  # noqa: E402
+from support import CitusServer, Server, migrate_database, set_login_timeouts, with_db  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 LOGIN = "dom360_bench_app"
@@ -41,8 +41,7 @@ def prepare(dsn: str, tenants: int) -> None:
     with psycopg.connect(dsn, autocommit=True) as c:
         if not c.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [LOGIN]).fetchone():
             c.execute(sql.SQL("CREATE ROLE {} LOGIN IN ROLE dom360_app").format(sql.Identifier(LOGIN)))
-            for setting in ("idle_in_transaction_session_timeout", "statement_timeout"):  # doctor: app_login_timeouts
-                c.execute(sql.SQL("ALTER ROLE {} SET {} = '5min'").format(sql.Identifier(LOGIN), sql.Identifier(setting)))
+            set_login_timeouts(c, LOGIN)
         c.execute("CREATE SCHEMA IF NOT EXISTS dom360_bench")
         c.execute("CREATE TABLE dom360_bench.targets (n integer PRIMARY KEY, tenant_id uuid, inbox_id uuid)")
         c.execute(sql.SQL("GRANT USAGE ON SCHEMA dom360_bench TO {}").format(sql.Identifier(LOGIN)))

@@ -47,6 +47,12 @@ def with_db(dsn: str, dbname: str, **overrides: str) -> str:
     return conninfo.make_conninfo(**params)
 
 
+def set_login_timeouts(conn: psycopg.Connection, login: str) -> None:
+    """What docs/security.md recommends for app logins (doctor: app_login_timeouts)."""
+    for setting in ("idle_in_transaction_session_timeout", "statement_timeout"):
+        conn.execute(sql.SQL("ALTER ROLE {} SET {} = '5min'").format(sql.Identifier(login), sql.Identifier(setting)))
+
+
 @dataclass(frozen=True)
 class Server:
     """A PostgreSQL server under test, reached as a superuser through `admin_dsn`."""
@@ -91,9 +97,7 @@ class Server:
                 stmt = sql.SQL("ALTER ROLE {} LOGIN PASSWORD {}" if exists else "CREATE ROLE {} LOGIN PASSWORD {}")
                 c.execute(stmt.format(sql.Identifier(login), sql.Literal(LOGIN_PASSWORD)))
                 c.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(group), sql.Identifier(login)))
-                # what docs/security.md recommends for app logins (doctor: app_login_timeouts)
-                for setting in ("idle_in_transaction_session_timeout", "statement_timeout"):
-                    c.execute(sql.SQL("ALTER ROLE {} SET {} = '5min'").format(sql.Identifier(login), sql.Identifier(setting)))
+                set_login_timeouts(c, login)
 
 
 @dataclass(frozen=True)
