@@ -16,8 +16,11 @@ import time
 import uuid
 from typing import Any
 
+import psycopg
 import pytest
 from test_analytics import D, H, S, Scenario, approx, as_app, expected_response, raw, scenario  # noqa: F401 (fixture)
+
+from dom360db import config, doctor, sqlfiles
 
 from support import Database
 
@@ -47,6 +50,12 @@ def got(db: Database, tenant: uuid.UUID) -> dict[tuple[Any, str], tuple[Any, ...
 def pending(db: Database) -> int:
     with db.admin() as c:
         return c.execute("SELECT count(*) FROM dom360.conversations WHERE response_turns_ready IS NULL").fetchone()[0]  # type: ignore[index]
+
+
+def backfill_findings(conn: psycopg.Connection) -> dict[str, str]:
+    """doctor's findings about the backfill (check response_backfill): check -> fix."""
+    return {f.check: f.fix for f in doctor.run(conn, config.DEFAULTS, sqlfiles.load(config.DEFAULTS))
+            if f.check == "response_backfill"}
 
 
 def answer_starts(db: Database) -> list[tuple[Any, ...]]:
@@ -137,9 +146,11 @@ def test_backfill_indexes_the_partitions_stored_before_0102(db: Database, scenar
         c.execute("DROP INDEX dom360.messages_answers_idx")
         c.execute(ddl)  # as 0102 leaves a database whose partitions hold rows
         assert c.execute(state).fetchone() == (False, 0, partitions)
+        assert "response_backfill" in backfill_findings(c)  # doctor names the pending backfill and its command
     res = cli(db)
     assert res.returncode == 0, res.stderr
     assert f"answers index built on {partitions} partition(s)" in res.stdout
     with db.admin() as c:
         assert c.execute(state).fetchone() == (True, partitions, partitions)
+        assert backfill_findings(c) == {}
     assert got(db, scenario.tenant) == want(db, scenario.tenant)

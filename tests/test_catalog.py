@@ -89,6 +89,10 @@ DEFECTS: dict[str, tuple[str, str, str | None]] = {
     "pgcrypto missing": ("pgcrypto", "DROP EXTENSION pgcrypto CASCADE", None),
     "summary not populated": ("summary_populated",
         "REFRESH MATERIALIZED VIEW dom360.mv_tenant_consumption_summary WITH NO DATA", None),
+    "response turns not backfilled": ("response_backfill",
+        "DROP INDEX dom360.messages_answers_idx;"
+        "CREATE INDEX messages_answers_idx ON ONLY dom360.messages (tenant_id, created_at) "
+        "INCLUDE (turn_asked_at, conversation_id) WHERE turn_asked_at IS NOT NULL", None),
     "index dropped by hand": ("schema_drift", "DROP INDEX dom360.audit_log_tenant_time_idx", None),
     "edited repeatable": ("migrations",
         "UPDATE dom360db_meta.applied_files SET checksum = 'x' WHERE path = 'policies/users.sql'", None),

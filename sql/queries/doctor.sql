@@ -274,6 +274,19 @@ SELECT c.oid::regclass::text AS object,
   FROM pg_class c
  WHERE c.relnamespace = 'dom360'::regnamespace AND c.relkind = 'm' AND NOT c.relispopulated;
 
+-- name: response_backfill --
+-- Response turns of data stored before schema 0100 are backfilled (the answers index is valid).
+-- schema/0102 builds dom360.messages_answers_idx ON ONLY: it stays invalid until `dom360db backfill response-times`
+-- has filled the response turns of the conversations stored before schema 0100 and indexed the partitions that
+-- held rows. Until then tenant_response_times(), analytics_response_daily and `report` leave those turns out.
+SELECT x.indexrelid::regclass::text AS object,
+       format('not valid: %%s of %%s partition(s) of dom360.messages indexed; response turns stored before schema 0100 are not backfilled yet (response-time figures leave them out)',
+              (SELECT count(*) FROM pg_catalog.pg_inherits AS ii WHERE ii.inhparent = x.indexrelid),
+              (SELECT count(*) FROM pg_catalog.pg_inherits AS ip WHERE ip.inhparent = x.indrelid)) AS problem,
+       'dom360db backfill response-times (batched, resumable; builds the index CONCURRENTLY)' AS fix
+  FROM pg_catalog.pg_index AS x
+ WHERE x.indexrelid = to_regclass('dom360.messages_answers_idx') AND NOT x.indisvalid;
+
 -- name: backup_role --
 -- The backup role, if configured, exists, cannot log in unsafely and writes nothing.
 SELECT r.rolname AS object,
