@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from html import escape
+from pathlib import Path
 
 from dom360db.analytics import Report, money, rate, seconds
+from dom360db.errors import Dom360Error
 
 _CSS = """
 body { font: 14px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1f2933; margin: 24px auto; max-width: 980px; }
@@ -144,3 +146,11 @@ def render_html(rep: Report) -> str:
 {_table(["day", "agent", "turns", "answered", "unanswered", "p50", "p95"], response_rows)}
 </body></html>
 """
+
+
+def write_html(rep: Report, path: Path) -> None:
+    """The page of `rep` written to `path` (one line when it cannot be written)."""
+    try:
+        path.write_text(render_html(rep), encoding="utf-8")
+    except OSError as exc:
+        raise Dom360Error(f"cannot write {path}: {exc.strerror}") from exc

@@ -77,6 +77,14 @@ def render_snapshot(lines: list[str]) -> str:
     return HEADER + "".join(line + "\n" for line in lines)
 
 
+def write_snapshot(text: str) -> str:
+    """Write `text` to sql/catalog.txt; `wrote <path>`, or `unchanged: <path>` when it already held it."""
+    path = snapshot_path()
+    changed = not path.is_file() or path.read_text(encoding="utf-8") != text
+    path.write_text(text, encoding="utf-8")
+    return f"{'wrote' if changed else 'unchanged:'} {path}"
+
+
 def comparable(params: Mapping[str, Any]) -> bool:
     """True when the snapshot describes what these parameters produce (their shape parameters are the defaults)."""
     if params.get("citus"):  # the Citus variants of a few functions (docs/citus.md) are not in the snapshot

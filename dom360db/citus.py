@@ -139,3 +139,10 @@ def isolate(dsn: str, slug: str, progress: Progress = lambda s: None) -> tuple[i
         _run(conn, "citus/shard_grants.sql", config.DEFAULTS | {"citus": True})  # the new shards have the shell's
         shardid, host, port, _ = conn.execute(_q("citus_tenant_shard"), {"tenant": tenant}).fetchone()  # type: ignore[misc]
         return int(shardid), str(host), int(port)
+
+
+def isolated_text(slug: str, shardid: int, host: str, port: int) -> str:
+    """`tenant isolate`: where the tenant's shard is now, and the statement that moves it to another node."""
+    return (f"tenant {slug!r}: shard {shardid} of dom360.users (and its colocated shards) on {host}:{port}\n"
+            f"move it: SELECT citus_move_shard_placement({shardid}, '{host}', {port}, '<host>', <port>, "
+            "shard_transfer_mode => 'block_writes');")

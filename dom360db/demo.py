@@ -12,8 +12,10 @@ from dataclasses import dataclass
 import psycopg
 
 from dom360db.connect import scalar
+from dom360db.errors import Dom360Error
 from dom360db.progress import Progress
 from dom360db.queries import query
+from dom360db.report import table
 
 
 @dataclass(frozen=True)
@@ -87,3 +89,23 @@ def run(conn: psycopg.Connection, echo: Progress, app_role: str) -> dict[str, Se
                               conn.execute(query("demo.visible_messages")).fetchall(),
                               conn.execute(query("demo.visible_usage")).fetchall())
     return seen
+
+
+def render(seen: dict[str, Seen]) -> str:
+    """What each tenant saw, as tables; refused (Dom360Error, after the tables) when one saw another's rows."""
+    out: list[str] = []
+    for slug, s in seen.items():
+        out += [f"\n== As the app role with tenant {slug!r} set: {len(s.conversations)} conversation(s), "
+                f"{len(s.messages)} message(s) visible",
+                table(["tenant", "customer", "status", "agent", "messages"], s.conversations), "",
+                table(["tenant", "customer", "#", "role", "content", "tokens"], s.messages), "",
+                table(["day (UTC)", "messages", "input tokens", "output tokens", "total tokens"], s.usage)]
+    return "\n".join(out)
+
+
+def check(seen: dict[str, Seen]) -> str:
+    """The closing line when each tenant saw only its own rows; Dom360Error naming the tenants that did not."""
+    leaks = [slug for slug, s in seen.items() if any(r[0] != slug for r in s.conversations + s.messages)]
+    if leaks:
+        raise Dom360Error(f"isolation broken: tenant(s) {', '.join(leaks)} saw another tenant's rows")
+    return "\neach tenant sees only its own rows"

@@ -15,6 +15,7 @@ import psycopg
 from dom360db import catalog, citus, migrate
 from dom360db.connect import error_line, scalar
 from dom360db.queries import named_queries
+from dom360db.report import table
 from dom360db.sqlfiles import SqlFile
 
 CHECKS_FILE = "doctor"
@@ -79,3 +80,14 @@ def drift(conn: psycopg.Connection, params: Mapping[str, Any]) -> list[Finding]:
            "indexes compare with `dom360db catalog` and correct it in a new versioned file")
     return [Finding("schema_drift", f"{d.kind} {d.name}", d.problem, fix)
             for d in catalog.diff(expected, catalog.describe(conn, params))]
+
+
+def findings_table(findings: Sequence[Finding]) -> str:
+    return table(["check", "object", "problem"], [[f.check, f.object, f.problem] for f in findings])
+
+
+def render(findings: Sequence[Finding], where: str) -> str:
+    """`dom360db doctor`: the findings and their fixes, or the healthy line naming the database `where`."""
+    if not findings:
+        return f"healthy: {len(check_names())} checks passed on {where}"
+    return findings_table(findings) + "\n\nfixes:\n" + "\n".join(f"  {f.object}: {f.fix}" for f in findings)

@@ -17,6 +17,7 @@ import psycopg
 from dom360db import doctor, partitions
 from dom360db.progress import Progress
 from dom360db.queries import query
+from dom360db.report import table as text_table
 from dom360db.sqlfiles import SqlFile
 
 #: The relation whose lock serializes maintain runs.
@@ -28,6 +29,16 @@ class Maintenance:
     partitions: partitions.Outcome = field(default_factory=partitions.Outcome)
     refresh_s: float = 0.0
     findings: list[doctor.Finding] = field(default_factory=list)
+
+    def text(self) -> str:
+        """A table of the steps and their results, then doctor's findings (if any)."""
+        p = self.partitions
+        steps = text_table(["step", "result"], [
+            ["partitions ensure", f"{len(p.created)} created" + (f" ({', '.join(p.created)})" if p.created else "")],
+            ["refresh", f"summaries refreshed in {self.refresh_s:.2f} s"],
+            ["doctor", f"{len(self.findings)} finding(s)" if self.findings else "healthy"],
+        ])
+        return steps + ("\n\n" + doctor.findings_table(self.findings) if self.findings else "")
 
 
 def run(conn: psycopg.Connection, params: Mapping[str, Any], files: Sequence[SqlFile], *, months_ahead: int,

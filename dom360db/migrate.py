@@ -30,6 +30,7 @@ from dom360db.connect import connect, describe, error_line, scalar
 from dom360db.errors import Dom360Error
 from dom360db.progress import Progress
 from dom360db.queries import composed, query
+from dom360db.report import table
 from dom360db.sqlfiles import SqlFile, Statement, split_statements
 
 State = Literal["applied", "pending", "changed", "missing"]
@@ -85,6 +86,15 @@ def status(files: Sequence[SqlFile], applied: dict[str, Applied]) -> list[FileSt
         if path not in local:
             out.append(FileStatus(a.kind, a.version, path, "missing", a.applied_at))
     return out
+
+
+def status_text(rows: Sequence[FileStatus]) -> str:
+    """`dom360db status`: a table of the files, then how many are in each state."""
+    lines = table(["kind", "version", "file", "state", "applied at"],
+                  [[r.kind, r.version, r.path, r.state,
+                    r.applied_at.strftime("%Y-%m-%d %H:%M:%S") if r.applied_at else None] for r in rows])
+    counts = {s: sum(1 for r in rows if r.state == s) for s in ("applied", "pending", "changed", "missing")}
+    return lines + "\n" + (", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no files")
 
 
 def validate(files: Sequence[SqlFile], applied: dict[str, Applied]) -> None:

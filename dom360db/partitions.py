@@ -13,6 +13,7 @@ waits at most `lock_timeout` (queued writers wait behind it no longer than that)
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +27,7 @@ from dom360db.connect import scalar
 from dom360db.errors import Dom360Error
 from dom360db.progress import Progress, Step
 from dom360db.queries import query
+from dom360db.report import table as text_table
 
 RETRY_PAUSE_S = 0.5
 
@@ -54,6 +56,30 @@ class Partition:
         assert self.range_from is not None and self.range_to is not None
         return f"{self.range_from:%Y-%m-%d} .. {self.range_to:%Y-%m-%d}"
 
+    def as_dict(self, parked: dict[str, int]) -> dict[str, object]:
+        """`partitions list --json`: one partition (`parked`: rows in each default partition, by name)."""
+        return {"parent": self.parent, "partition": self.partition,
+                "from": self.range_from.isoformat() if self.range_from else None,
+                "to": self.range_to.isoformat() if self.range_to else None,
+                "default": self.is_default, "estimated_rows": self.estimated_rows,
+                "rows": parked.get(self.partition) if self.is_default else None,
+                "total_bytes": self.total_bytes, "detach_pending": self.detach_pending}
+
+    def row(self, parked: dict[str, int]) -> list[object]:
+        """`partitions list`: one row of the table (`parked`: rows in each default partition, by name)."""
+        rows = parked.get(self.partition) if self.is_default else (
+            "?" if self.estimated_rows is None else f"{self.estimated_rows:,}")
+        note = ("DETACH pending (retain finishes it)" if self.detach_pending
+                else ("rows to move: run partitions ensure" if self.is_default and parked.get(self.partition) else None))
+        return [self.parent, self.partition, self.range_label, rows, human_bytes(self.total_bytes), note]
+
+
+def listing(parts: list[Partition], parked: dict[str, int], *, as_json: bool) -> str:
+    """`partitions list`: a table (or JSON) of the partitions; `parked`: rows in each default partition, by name."""
+    if as_json:
+        return json.dumps([p.as_dict(parked) for p in parts], indent=2)
+    return text_table(["table", "partition", "range (UTC)", "rows (est.)", "size", "note"], [p.row(parked) for p in parts])
+
 
 @dataclass
 class Outcome:
@@ -63,6 +89,20 @@ class Outcome:
     detach_modes: dict[str, str] = field(default_factory=dict)  # partition: "CONCURRENTLY", "plain" or "FINALIZE"
     dropped: list[str] = field(default_factory=list)
     retries: int = 0
+
+    def created_text(self) -> str:
+        """`partitions ensure`: each partition created, then the counts."""
+        lines = [f"created {label}" for label in self.created]
+        return "\n".join([*lines, f"{len(self.created)} partition(s) created, {self.existing} already there"
+                                   f"{self.retries_note}"])
+
+    def retained_text(self) -> str:
+        """`partitions retain`: each partition detached (and dropped), how, then the counts."""
+        lines = []
+        for name in self.detached:
+            how = f"(DETACH {self.detach_modes[name]})".replace("DETACH plain", "plain DETACH")
+            lines.append(f"{'dropped' if name in self.dropped else 'detached (kept as a table)'} {name} {how}")
+        return "\n".join([*lines, f"{len(self.detached)} detached, {len(self.dropped)} dropped{self.retries_note}"])
 
     @property
     def retries_note(self) -> str:

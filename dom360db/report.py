@@ -1,8 +1,19 @@
-"""Plain-text tables for the terminal (what a DBA reads), nothing fancy."""
+"""Plain-text tables for the terminal (what a DBA reads), nothing fancy; JSON for machines."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from typing import Any, Protocol
+
+
+class _AsDict(Protocol):
+    def as_dict(self) -> dict[str, Any]: ...
+
+
+def as_json(items: Sequence[_AsDict]) -> str:
+    """The `--json` output of a listing: an indented JSON array of each item's `as_dict()`."""
+    return json.dumps([item.as_dict() for item in items], indent=2)
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -23,6 +23,7 @@ import jinja2
 import jinja2.meta
 import pglast.parser
 
+from dom360db import __version__
 from dom360db.errors import Dom360Error
 
 NO_TRANSACTION_MARKER = "-- dom360:no-transaction"
@@ -169,3 +170,30 @@ def split_statements(text: str) -> list[Statement]:
     if start is not None:
         out.append(Statement(text.count("\n", 0, start) + 1, text[start:].strip()))
     return out
+
+
+def render_script(files: Sequence[SqlFile], params: Mapping[str, Any]) -> str:
+    """The files as one script that runs as is with `psql -f` (without the runner's bookkeeping)."""
+    out = [
+        f"-- rendered by dom360db {__version__}: {len(files)} file(s); run with psql -f",
+        "-- parameters: " + ", ".join(f"{k}={v}" for k, v in sorted(params.items())),
+        "\\set ON_ERROR_STOP on",
+        "",
+    ]
+    for f in files:
+        label = f"versioned {f.version}" if f.kind == "versioned" else "repeatable"
+        out.append(f"-- ==== {f.path} ({label}) ====")
+        body = f.sql.rstrip() + "\n"
+        out.append(f"BEGIN;\n{body}COMMIT;\n" if f.transactional else body)
+    return "\n".join(out)
+
+
+def select(files: list[SqlFile], paths: Sequence[str]) -> list[SqlFile]:
+    """The files named by `paths` (such as schema/0001_roles.sql), in that order; all of them when none."""
+    if not paths:
+        return files
+    known = {f.path: f for f in files}
+    missing = [p for p in paths if p not in known]
+    if missing:
+        raise Dom360Error(f"no such migration file: {', '.join(missing)} (see `dom360db status`)")
+    return [known[p] for p in paths]
