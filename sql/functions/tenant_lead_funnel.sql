@@ -1,3 +1,4 @@
+{% from "functions/_privileges.jinja" import privileges with context -%}
 CREATE OR REPLACE FUNCTION dom360.tenant_lead_funnel(p_from date DEFAULT NULL, p_to date DEFAULT NULL)
     RETURNS TABLE (month date, stage text, stage_order integer, conversations bigint, rate_from_previous numeric,
                    rate_from_new numeric, median_hours_to_reach double precision)
@@ -24,7 +25,6 @@ BEGIN
 END
 $$;
 
-ALTER FUNCTION dom360.tenant_lead_funnel(date, date) OWNER TO {{ owner_role | ident }};
+{% call privileges('dom360.tenant_lead_funnel(date, date)', execute=[app_role]) -%}
 COMMENT ON FUNCTION dom360.tenant_lead_funnel(date, date) IS 'Lead conversion funnel of the current tenant per cohort month (months overlapping p_from .. p_to; NULL = unbounded): conversations that reached each stage, rates from the previous stage and from new, median hours to reach. Raises when no tenant is set.';
-REVOKE ALL ON FUNCTION dom360.tenant_lead_funnel(date, date) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION dom360.tenant_lead_funnel(date, date) TO {{ app_role | ident }};
+{%- endcall %}

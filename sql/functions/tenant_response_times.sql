@@ -1,3 +1,4 @@
+{% from "functions/_privileges.jinja" import privileges with context -%}
 CREATE OR REPLACE FUNCTION dom360.tenant_response_times(p_from date DEFAULT NULL, p_to date DEFAULT NULL)
     RETURNS TABLE (day date, agent_type text, turns bigint, answered bigint, unanswered bigint,
                    p50_seconds double precision, p95_seconds double precision)
@@ -68,7 +69,6 @@ BEGIN
 END
 $$;
 
-ALTER FUNCTION dom360.tenant_response_times(date, date) OWNER TO {{ owner_role | ident }};
+{% call privileges('dom360.tenant_response_times(date, date)', execute=[app_role]) -%}
 COMMENT ON FUNCTION dom360.tenant_response_times(date, date) IS 'Agent response time of the current tenant per UTC day and agent type (turns started between p_from and p_to, inclusive; NULL = unbounded): turns, answered, unanswered, p50 and p95 seconds from a user message to the next assistant message. Raises when no tenant is set.';
-REVOKE ALL ON FUNCTION dom360.tenant_response_times(date, date) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION dom360.tenant_response_times(date, date) TO {{ app_role | ident }};
+{%- endcall %}

@@ -1,3 +1,4 @@
+{% from "functions/_privileges.jinja" import privileges with context -%}
 CREATE OR REPLACE FUNCTION dom360.tenant_usage_daily(p_from date DEFAULT NULL, p_to date DEFAULT NULL)
     RETURNS TABLE (day date, inbox_id uuid, agent_type text, messages_count bigint, input_tokens bigint,
                    output_tokens bigint, total_tokens bigint)
@@ -24,7 +25,6 @@ BEGIN
 END
 $$;
 
-ALTER FUNCTION dom360.tenant_usage_daily(date, date) OWNER TO {{ owner_role | ident }};
+{% call privileges('dom360.tenant_usage_daily(date, date)', execute=[app_role]) -%}
 COMMENT ON FUNCTION dom360.tenant_usage_daily(date, date) IS 'Token usage trends of the current tenant: messages and tokens per UTC day, inbox and agent type between p_from and p_to (inclusive; NULL = unbounded), exact at every commit. Raises when no tenant is set.';
-REVOKE ALL ON FUNCTION dom360.tenant_usage_daily(date, date) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION dom360.tenant_usage_daily(date, date) TO {{ app_role | ident }};
+{%- endcall %}
