@@ -12,11 +12,8 @@ AS $$
    NULL: unbounded): cost computed now from the prices in force on each day. SECURITY DEFINER as
    tenant_usage_daily (forced row-level security keeps the owner on the transaction's tenant). */
 DECLARE
-    v_tenant uuid := dom360.current_tenant_id();
+    v_tenant uuid := dom360.require_tenant();  -- fails closed: 42501 when no tenant is set
 BEGIN
-    IF v_tenant IS NULL THEN
-        PERFORM dom360.raise_no_tenant();  -- fails closed: 42501, the one message (schema/0090)
-    END IF;
     RETURN QUERY
     SELECT c.day, c.inbox_id, c.agent_type, c.input_tokens, c.output_tokens, c.currency, c.input_price_per_1k,
            c.output_price_per_1k, c.input_cost, c.output_cost, c.cost

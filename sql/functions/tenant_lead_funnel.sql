@@ -10,11 +10,8 @@ AS $$
 /* The current tenant's rows of dom360.analytics_lead_funnel for the cohort months that overlap p_from ..
    p_to (inclusive; NULL: unbounded). SECURITY DEFINER as tenant_usage_daily. */
 DECLARE
-    v_tenant uuid := dom360.current_tenant_id();
+    v_tenant uuid := dom360.require_tenant();  -- fails closed: 42501 when no tenant is set
 BEGIN
-    IF v_tenant IS NULL THEN
-        PERFORM dom360.raise_no_tenant();  -- fails closed: 42501, the one message (schema/0090)
-    END IF;
     RETURN QUERY
     SELECT f.month, f.stage, f.stage_order, f.conversations, f.rate_from_previous, f.rate_from_new,
            f.median_hours_to_reach

@@ -20,14 +20,11 @@ AS $$
    3. the open turns started in the range (the tenant's conversations).
    SECURITY DEFINER as tenant_usage_daily. */
 DECLARE
-    v_tenant uuid := dom360.current_tenant_id();
+    v_tenant uuid := dom360.require_tenant();  -- fails closed: 42501 when no tenant is set
     v_lo     timestamptz := COALESCE(p_from::timestamp AT TIME ZONE 'UTC', '-infinity'::timestamptz);
     v_hi     timestamptz := COALESCE((p_to + 1)::timestamp AT TIME ZONE 'UTC', 'infinity'::timestamptz);
     v_default text;
 BEGIN
-    IF v_tenant IS NULL THEN
-        PERFORM dom360.raise_no_tenant();  -- fails closed: 42501, the one message (schema/0090)
-    END IF;
     -- the tenant's default agent type, once (not joined per turn)
     SELECT a.default_agent_type INTO v_default FROM dom360.account_vars AS a WHERE a.tenant_id = v_tenant;
     RETURN QUERY

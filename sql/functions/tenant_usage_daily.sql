@@ -11,11 +11,8 @@ AS $$
    NULL: unbounded). SECURITY DEFINER so the app needs no grant on the view; row-level security is forced
    on the owner, so the view yields the transaction's tenant only, and no tenant is an error. */
 DECLARE
-    v_tenant uuid := dom360.current_tenant_id();
+    v_tenant uuid := dom360.require_tenant();  -- fails closed: 42501 when no tenant is set
 BEGIN
-    IF v_tenant IS NULL THEN
-        PERFORM dom360.raise_no_tenant();  -- fails closed: 42501, the one message (schema/0090)
-    END IF;
     RETURN QUERY
     SELECT u.day, u.inbox_id, u.agent_type, u.messages_count, u.input_tokens, u.output_tokens, u.total_tokens
       FROM dom360.analytics_usage_daily AS u
