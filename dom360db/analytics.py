@@ -18,6 +18,7 @@ from decimal import Decimal
 import psycopg
 from psycopg import errors
 
+from dom360db.client.rows import ResponseTimes
 from dom360db.errors import Dom360Error
 from dom360db.queries import query
 from dom360db.report import table
@@ -59,17 +60,6 @@ class InboxAgentUsage:
 
 
 @dataclass(frozen=True)
-class ResponseTimes:
-    day: date | None  # None: the whole month
-    agent_type: str
-    turns: int
-    answered: int
-    unanswered: int
-    p50_seconds: float | None
-    p95_seconds: float | None
-
-
-@dataclass(frozen=True)
 class FunnelStage:
     stage: str
     conversations: int
@@ -87,7 +77,7 @@ class Report:
     days: list[DayUsage]  # every day of the month, zeros included
     by_inbox_agent: list[InboxAgentUsage]
     response_by_day: list[ResponseTimes]
-    response_month: list[ResponseTimes]
+    response_month: list[ResponseTimes]  # the whole month per agent type (day: its first day)
     funnel: list[FunnelStage]
 
     @property
@@ -125,7 +115,7 @@ def fetch(conn: psycopg.Connection, slug: str, month: date, analytics_role: str)
             unpriced[day] = unpriced.get(day, 0) + int(unpriced_tokens or 0)
         by_inbox = [InboxAgentUsage(*r) for r in conn.execute(query("analytics.usage_by_inbox_agent"), args)]
         by_day = [ResponseTimes(*r) for r in conn.execute(query("analytics.response_by_day"), args)]
-        whole = [ResponseTimes(None, *r) for r in conn.execute(query("analytics.response_month"), args)]
+        whole = [ResponseTimes(month, *r) for r in conn.execute(query("analytics.response_month"), args)]
         funnel = [FunnelStage(*r) for r in conn.execute(query("analytics.funnel"), args)]
     days = []
     d = first

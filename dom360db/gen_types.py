@@ -39,6 +39,13 @@ TS_TYPES = {
 ARG_VALUES: dict[str, object] = {"p_role": Role, "p_agent_type": AgentType, "p_stage": Stage}
 
 
+#: Argument lists that several functions take, declared once under a name (arguments: name, SQL type, optional).
+NAMED_ARGS: dict[tuple[tuple[str, str, bool], ...], tuple[str, str]] = {
+    (("p_from", "date", True), ("p_to", "date", True)):
+        ("DateRange", "UTC days from p_from to p_to, inclusive; null or absent: unbounded."),
+}
+
+
 #: Required arguments for which NULL means something (every optional argument also takes null).
 NULL_MEANS = {("set_account_secret", "p_plaintext"): "removes the secret", ("encrypt_sensitive_field", "p_plaintext"): "NULL",
               ("decrypt_sensitive_field", "p_ciphertext"): "NULL", ("chat_turn", "p_tenant_id"): "the transaction's tenant"}
@@ -101,6 +108,58 @@ def _doc(text: str, indent: str) -> list[str]:
     return [f"{indent}/** {text.replace('*/', '* /')} */"]
 
 
+def _arg_key(fn: Function) -> tuple[tuple[str, str, bool], ...]:
+    return tuple((a.name, a.pg_type, a.optional) for a in fn.args)
+
+
+def _arg_lines(fn: Function) -> list[str]:
+    """The fields of a function's Args (two-space indent)."""
+    lines = []
+    for a in fn.args:
+        opt = "?" if a.optional else ""
+        null = " | null" if a.optional or (fn.name, a.name) in NULL_MEANS else ""
+        values = typing.get_args(ARG_VALUES[a.name]) if a.name in ARG_VALUES else ()
+        ts = " | ".join(json.dumps(v) for v in values) if values else _ts(a.pg_type)
+        lines.append(f"  {a.name}{opt}: {ts}{null};")
+    return lines
+
+
+def _named_args(functions: list[Function]) -> list[str]:
+    """The declarations of the NAMED_ARGS that some function takes (each once)."""
+    lines: list[str] = []
+    for key, (name, doc) in NAMED_ARGS.items():
+        fn = next((f for f in functions if _arg_key(f) == key), None)
+        if fn is not None:
+            lines += [*_doc(doc, ""), f"export interface {name} {{", *_arg_lines(fn), "}", ""]
+    return lines
+
+
+def _row_interfaces(functions: list[Function]) -> tuple[dict[str, str], list[str]]:
+    """One exported interface per Python row class (dom360db/client/rows.py), named as it, for the functions that
+    have one: it extends the interface of the class's Python base when that is a row class too and its fields are
+    among this one's (chat_turn's row is a recent_messages row with its conversation id). Returns each function's
+    `Returns` type and the declarations."""
+    fields: dict[type, list[str]] = {}
+    returns: dict[str, str] = {}
+    for fn in functions:
+        cls = ROWS.get(fn.name)
+        if cls is None or not fn.columns:
+            continue
+        nullable = _nullable_columns(fn)
+        fields[cls] = [f"  {name}: {_ts(t)}{' | null' if name in nullable else ''};" for name, t in fn.columns]
+        returns[fn.name] = f"{cls.__name__}<M>[]"
+    lines: list[str] = []
+    for cls in sorted(fields, key=lambda c: c.__name__):
+        own, extends = fields[cls], ""
+        base = next((b for b in cls.__mro__[1:] if b in fields), None)
+        if base is not None and set(fields[base]) <= set(own):
+            own, extends = [f for f in own if f not in fields[base]], f" extends {base.__name__}<M>"
+        lines += _doc(f"A row of {', '.join(f'{n}()' for n, c in ROWS.items() if c is cls)} "
+                      f"(dom360db.client.rows.{cls.__name__}).", "")
+        lines += [f"export interface {cls.__name__}<M extends BigintMode = 'string'>{extends} {{", *own, "}", ""]
+    return returns, lines
+
+
 def _codes() -> tuple[dict[str, str], list[str]]:
     mapping = {state: cls.code for state, cls in CONTRACT.items()}
     codes = sorted({cls.code for cls in (*CONTRACT.values(), TenantNotSet, Dom360ClientError)})
@@ -121,6 +180,10 @@ def typescript(functions: list[Function]) -> str:
         "export type BigintMode = 'string' | 'bigint';",
         "export type Int8<M extends BigintMode> = M extends 'bigint' ? bigint : string;",
         "",
+    ]
+    row_types, interfaces = _row_interfaces(functions)
+    lines += _named_args(functions) + interfaces
+    lines += [
         "/** date arrives as 'YYYY-MM-DD' (never a Date at local midnight), numeric as a string (exact),",
         " *  timestamptz as a Date. */",
         "export interface Dom360Functions<M extends BigintMode = 'string'> {",
@@ -129,18 +192,16 @@ def typescript(functions: list[Function]) -> str:
     for fn in functions:
         lines += _doc(fn.comment, "  ")
         lines.append(f"  {fn.name}: {{")
-        if fn.args:
-            lines.append("    Args: {")
-            for a in fn.args:
-                opt = "?" if a.optional else ""
-                null = " | null" if a.optional or (fn.name, a.name) in NULL_MEANS else ""
-                values = typing.get_args(ARG_VALUES[a.name]) if a.name in ARG_VALUES else ()
-                ts = " | ".join(json.dumps(v) for v in values) if values else _ts(a.pg_type)
-                lines.append(f"      {a.name}{opt}: {ts}{null};")
-            lines.append("    };")
+        if _arg_key(fn) in NAMED_ARGS:
+            lines.append(f"    Args: {NAMED_ARGS[_arg_key(fn)][0]};")
+        elif fn.args:
+            lines += ["    Args: {", *(f"    {line}" for line in _arg_lines(fn)), "    };"]
         else:
             lines.append("    Args: Record<string, never>;")
-        if fn.columns:
+        if fn.name in row_types:
+            lines.append(f"    Returns: {row_types[fn.name]};")
+            kind = "rows"
+        elif fn.columns:
             nullable = _nullable_columns(fn)
             lines.append("    Returns: {")
             for name, t in fn.columns:

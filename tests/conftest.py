@@ -18,9 +18,10 @@ DOM360_MUTATION=table.policy weakens that policy of the template to `USING (true
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -87,9 +88,9 @@ def template(server: Server) -> Iterator[str]:
         server.drop_database(name)
 
 
-@pytest.fixture
-def db(server: Server, template: str) -> Iterator[Database]:
-    """A fresh database cloned from the migrated template, dropped after the test."""
+@contextlib.contextmanager
+def _clone(server: Server, template: str) -> Iterator[Database]:
+    """A fresh database cloned from the migrated template, dropped at the end."""
     name = f"dom360_t_{uuid.uuid4().hex[:12]}"
     server.create_database(name, template)
     try:
@@ -101,3 +102,17 @@ def db(server: Server, template: str) -> Iterator[Database]:
         yield database
     finally:
         server.drop_database(name)
+
+
+@pytest.fixture
+def db(server: Server, template: str) -> Iterator[Database]:
+    """A fresh database cloned from the migrated template, dropped after the test."""
+    with _clone(server, template) as database:
+        yield database
+
+
+@pytest.fixture
+def new_db(server: Server, template: str) -> Iterator[Callable[[], Database]]:
+    """Makes more databases like `db` (a test that moves a tenant between databases), all dropped after the test."""
+    with contextlib.ExitStack() as stack:
+        yield lambda: stack.enter_context(_clone(server, template))

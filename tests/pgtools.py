@@ -1,4 +1,5 @@
-"""PostgreSQL client programs (pg_dump, pg_restore, psql) of the right major version, and server crashes.
+"""PostgreSQL client programs (pg_dump, pg_restore, psql) of the right major version, and crashes (a server's, a
+command's).
 
 pg_dump must be at least the server's version, and a dump by a newer pg_dump does not always load into an
 older server (pg_dump 17 writes `SET transaction_timeout`, unknown to PostgreSQL 15), so the tests use
@@ -14,7 +15,9 @@ import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -57,6 +60,23 @@ def client_bin(dsn: str) -> Path:
 def run(bin_dir: Path, tool: str, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
     env = {**os.environ, "PGCONNECT_TIMEOUT": "10"}
     return subprocess.run([str(bin_dir / tool), *args], input=stdin, capture_output=True, env=env, timeout=600)
+
+
+def kill9_when(proc: subprocess.Popen[Any], ready: Callable[[], bool], what: str, timeout_s: float = 120) -> None:
+    """SIGKILL a running command as soon as `ready()` holds (polled every 50 ms), as a crash would, and wait for it.
+    Fails when the command ends first (the `what` finished before it could be killed) or after `timeout_s`."""
+    try:
+        deadline = time.monotonic() + timeout_s
+        while not ready():
+            assert proc.poll() is None, f"the {what} finished before it could be killed"
+            assert time.monotonic() < deadline, f"timed out waiting to kill the {what}"
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        if proc.poll() is None:  # a failure above: never leave the command running (or wait for it forever)
+            proc.kill()
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL
 
 
 def kill9_server(data_dir: Path) -> None:

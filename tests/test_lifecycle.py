@@ -9,12 +9,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -28,6 +26,7 @@ from psycopg.types.json import Jsonb
 from dom360db import cli, tenant_export, tenant_import
 from dom360db.errors import Dom360Error
 
+from pgtools import kill9_when
 from support import LOGIN_PASSWORD, Database, Server, migrate_database, month_start, owner_login, scalar, seed, with_db
 
 KEY = "lifecycle-test-key-0123456789abcdefghijklmnop"
@@ -144,26 +143,16 @@ def admin_login(db: Database) -> Iterator[str]:
 
 
 @pytest.fixture
-def other_db(server: Server, template: str) -> Iterator[Database]:
+def other_db(new_db: Callable[[], Database]) -> Database:
     """A second migrated database: the target of a move."""
-    name = f"dom360_t_{uuid.uuid4().hex[:12]}"
-    server.create_database(name, template)
-    try:
-        yield Database(server, name)
-    finally:
-        server.drop_database(name)
-
+    return new_db()
 
 
 @pytest.fixture
-def third_db(server: Server, template: str) -> Iterator[Database]:
+def third_db(new_db: Callable[[], Database]) -> Database:
     """A third migrated database: the second hop of a move."""
-    name = f"dom360_t_{uuid.uuid4().hex[:12]}"
-    server.create_database(name, template)
-    try:
-        yield Database(server, name)
-    finally:
-        server.drop_database(name)
+    return new_db()
+
 
 # --- export, import -----------------------------------------------------------------------------------------------
 
@@ -432,16 +421,7 @@ def test_delete_killed_midway_is_finished_by_the_same_command(db: Database, tmp_
     total = tenant_rows(db, acme)["messages"]
     proc = subprocess.Popen([sys.executable, "-m", "dom360db", "tenant", "delete", "acme", "--confirm", "acme",
                              "--batch-size", "5", "--dsn", db.admin_dsn], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 120
-        while tenant_rows(db, acme)["messages"] > total - 200:
-            assert proc.poll() is None, "the delete finished before it could be killed"
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-        os.kill(proc.pid, signal.SIGKILL)
-    finally:
-        proc.wait()
-    assert proc.returncode == -signal.SIGKILL
+    kill9_when(proc, lambda: tenant_rows(db, acme)["messages"] <= total - 200, "delete")
     left = tenant_rows(db, acme)
     assert 0 < left["messages"] < total and left["tenants"] == 1
     with db.admin() as c:  # closed: the app can no longer write to it meanwhile

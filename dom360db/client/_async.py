@@ -9,16 +9,16 @@ transaction, with the same methods as the synchronous client (awaited).
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from datetime import date, datetime
-from typing import Any, LiteralString, TypeVar
+from typing import Any, TypeVar
 
 import psycopg
-from psycopg import sql
 from psycopg.rows import TupleRow, class_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from dom360db.client import _calls as calls
 from dom360db.client import _common as c
 from dom360db.client.errors import Dom360ClientError, Unavailable, translate
 from dom360db.client.rows import (
@@ -43,9 +43,7 @@ from dom360db.client.rows import (
 )
 from dom360db.queries import query
 
-T = TypeVar("T")
-Query = LiteralString | bytes | sql.SQL | sql.Composed
-Params = Sequence[Any] | dict[str, Any] | None
+R = TypeVar("R")
 
 
 class AsyncTenantTx:
@@ -60,140 +58,116 @@ class AsyncTenantTx:
 
     # -- plumbing --------------------------------------------------------------------------------------------
 
-    async def execute(self, query: Query, params: Params = None) -> psycopg.AsyncCursor[TupleRow]:
+    async def execute(self, query: c.Query, params: c.Params = None) -> psycopg.AsyncCursor[TupleRow]:
         """Your own SQL in this tenant transaction (row-level security applies); errors as client exceptions."""
         try:
             return await self._conn.execute(query, params)
         except psycopg.Error as exc:
             raise translate(exc) from exc
 
-    async def _rows(self, cls: type[T], name: str, params: Params = None) -> list[T]:
+    async def _call(self, call: calls.Call[R]) -> R:
         try:
-            async with self._conn.cursor(row_factory=class_row(cls)) as cur:
-                await cur.execute(query(f"client.{name}"), params)
-                return await cur.fetchall()
+            async with self._conn.cursor(row_factory=call.row_factory) as cur:
+                await cur.execute(call.query, call.params)
+                rows = await cur.fetchall()
         except psycopg.Error as exc:
             raise translate(exc) from exc
-
-    async def _one(self, cls: type[T], name: str, params: Params = None) -> T:
-        rows = await self._rows(cls, name, params)
-        if len(rows) != 1:
-            raise Dom360ClientError(f"{name}: expected one row, got {len(rows)}")
-        return rows[0]
-
-    async def _value(self, name: str, params: Params = None) -> Any:
-        try:
-            cur = await self._conn.execute(query(f"client.{name}"), params)
-            row = await cur.fetchone()
-        except psycopg.Error as exc:
-            raise translate(exc) from exc
-        assert row is not None
-        return row[0]
+        return call.result(rows)
 
     # -- the chat path ---------------------------------------------------------------------------------------
 
     async def get_or_create_conversation(self, inbox_id: uuid.UUID, external_id: str,
                                    agent_type: AgentType | None = None) -> uuid.UUID:
         """The open conversation of (tenant, inbox, customer), created when none."""
-        value: uuid.UUID = await self._value("get_or_create_conversation",
-                                       {"inbox_id": inbox_id, "external_id": external_id, "agent_type": agent_type})
-        return value
+        return await self._call(calls.get_or_create_conversation(inbox_id, external_id, agent_type))
 
     async def append_message(self, conversation_id: uuid.UUID, role: Role, content: str, *, input_tokens: int = 0,
                        output_tokens: int = 0, tool_calls: Any = None, metadata: Any = None,
                        request_id: str | None = None) -> StoredMessage:
         """Stores a message; a retried call with the same request_id returns the first call's row."""
-        return await self._one(StoredMessage, "append_message", c.message_params(
-            conversation_id, role, content, input_tokens, output_tokens, tool_calls, metadata, request_id))
+        return await self._call(calls.append_message(conversation_id, role, content, input_tokens, output_tokens, tool_calls,
+                                               metadata, request_id))
 
     async def recent_messages(self, conversation_id: uuid.UUID, limit: int = 20) -> list[Message]:
         """The conversation's newest messages, newest first (at most 1000)."""
-        return await self._rows(Message, "recent_messages", {"conversation_id": conversation_id, "limit": limit})
+        return await self._call(calls.recent_messages(conversation_id, limit))
 
     async def tenant_recent_messages(self, limit: int = 10) -> list[TenantMessage]:
         """The tenant's newest messages across conversations, newest first (at most 1000)."""
-        return await self._rows(TenantMessage, "tenant_recent_messages", {"limit": limit})
+        return await self._call(calls.tenant_recent_messages(limit))
 
     async def set_conversation_stage(self, conversation_id: uuid.UUID, stage: Stage,
                                reached_at: datetime | None = None) -> datetime:
         """Moves a conversation along the lead funnel; returns when it reached the stage."""
-        value: datetime = await self._value("set_conversation_stage", {"conversation_id": conversation_id, "stage": stage,
-                                                                 "reached_at": reached_at})
-        return value
+        return await self._call(calls.set_conversation_stage(conversation_id, stage, reached_at))
 
     # -- inboxes ---------------------------------------------------------------------------------------------
 
     async def create_inbox(self, name: str, channel: Channel) -> Inbox:
-        return await self._one(Inbox, "create_inbox", {"name": name, "channel": channel})
+        return await self._call(calls.create_inbox(name, channel))
 
     async def inboxes(self) -> list[Inbox]:
-        return await self._rows(Inbox, "inboxes")
+        return await self._call(calls.inboxes())
 
     # -- deleting one row (the app has no DELETE privilege: docs/security.md) --------------------------------
 
     async def delete_conversation(self, conversation_id: uuid.UUID) -> bool:
         """Deletes the tenant's conversation (refused while it has messages); False when the tenant has none with that id."""
-        deleted: bool = await self._value("delete_conversation", {"id": conversation_id})
-        return deleted
+        return await self._call(calls.delete("conversation", conversation_id))
 
     async def delete_user(self, user_id: uuid.UUID) -> bool:
         """Deletes the tenant's user; False when the tenant has none with that id."""
-        deleted: bool = await self._value("delete_user", {"id": user_id})
-        return deleted
+        return await self._call(calls.delete("user", user_id))
 
     async def delete_inbox(self, inbox_id: uuid.UUID) -> bool:
         """Deletes the tenant's inbox; False when the tenant has none with that id."""
-        deleted: bool = await self._value("delete_inbox", {"id": inbox_id})
-        return deleted
+        return await self._call(calls.delete("inbox", inbox_id))
 
     async def delete_agent(self, agent_id: uuid.UUID) -> bool:
         """Deletes the tenant's agent; False when the tenant has none with that id."""
-        deleted: bool = await self._value("delete_agent", {"id": agent_id})
-        return deleted
+        return await self._call(calls.delete("agent", agent_id))
 
     async def forget_customer(self, external_id: str) -> Forgotten:
         """Erases one customer (external_id) of the tenant: conversations, messages, request ids, stages; the usage
         counters keep their counts (billing figures). LGPD/GDPR erasure: docs/lifecycle.md."""
-        return await self._one(Forgotten, "forget_customer", {"external_id": external_id})
+        return await self._call(calls.forget_customer(external_id))
 
     # -- configuration and secrets ---------------------------------------------------------------------------
 
     async def get_tenant_config(self) -> TenantConfig:
         """The tenant's agent settings; secrets decrypted only when the transaction has the key."""
-        return await self._one(TenantConfig, "tenant_config")
+        return await self._call(calls.get_tenant_config())
 
     async def set_account_secret(self, name: SecretName | str, plaintext: str | None, key: str | None = None) -> None:
         """Stores a secret encrypted (key: `key`, else the transaction's encryption_key); None removes it."""
-        await self._value("set_account_secret", {"name": name, "plaintext": plaintext, "key": key})
+        return await self._call(calls.set_account_secret(name, plaintext, key))
 
     async def encrypt_sensitive_field(self, plaintext: str | None, key: str | None = None) -> str | None:
-        value: str | None = await self._value("encrypt_sensitive_field", {"plaintext": plaintext, "key": key})
-        return value
+        return await self._call(calls.encrypt_sensitive_field(plaintext, key))
 
     async def decrypt_sensitive_field(self, ciphertext: str | None, key: str | None = None) -> str | None:
-        value: str | None = await self._value("decrypt_sensitive_field", {"ciphertext": ciphertext, "key": key})
-        return value
+        return await self._call(calls.decrypt_sensitive_field(ciphertext, key))
 
     # -- consumption and analytics ---------------------------------------------------------------------------
 
     async def tenant_usage(self, date_from: date | None = None, date_to: date | None = None) -> list[Usage]:
         """Messages and tokens per inbox and UTC day, exact at every commit."""
-        return await self._rows(Usage, "usage", c.period(date_from, date_to))
+        return await self._call(calls.tenant_usage(date_from, date_to))
 
     async def tenant_consumption_summary(self) -> list[MonthlyConsumption]:
-        return await self._rows(MonthlyConsumption, "tenant_consumption_summary")
+        return await self._call(calls.tenant_consumption_summary())
 
     async def tenant_usage_daily(self, date_from: date | None = None, date_to: date | None = None) -> list[UsageDaily]:
-        return await self._rows(UsageDaily, "tenant_usage_daily", c.period(date_from, date_to))
+        return await self._call(calls.tenant_usage_daily(date_from, date_to))
 
     async def tenant_cost_daily(self, date_from: date | None = None, date_to: date | None = None) -> list[CostDaily]:
-        return await self._rows(CostDaily, "tenant_cost_daily", c.period(date_from, date_to))
+        return await self._call(calls.tenant_cost_daily(date_from, date_to))
 
     async def tenant_response_times(self, date_from: date | None = None, date_to: date | None = None) -> list[ResponseTimes]:
-        return await self._rows(ResponseTimes, "tenant_response_times", c.period(date_from, date_to))
+        return await self._call(calls.tenant_response_times(date_from, date_to))
 
     async def tenant_lead_funnel(self, date_from: date | None = None, date_to: date | None = None) -> list[FunnelStage]:
-        return await self._rows(FunnelStage, "tenant_lead_funnel", c.period(date_from, date_to))
+        return await self._call(calls.tenant_lead_funnel(date_from, date_to))
 
     # -- earlier names, kept ---------------------------------------------------------------------------------
 

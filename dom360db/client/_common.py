@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Sequence
 from datetime import date
-from typing import Any
+from typing import Any, LiteralString
 
 import psycopg
-from psycopg import conninfo
+from psycopg import conninfo, sql
 from psycopg.types.json import Jsonb
 
 from dom360db.client.errors import Dom360ClientError, Unavailable
@@ -16,6 +17,10 @@ from dom360db.connect import describe, first_line
 
 #: Seconds to wait for the first connection (and for a pooled one): a down server fails fast, with its cause.
 CONNECT_TIMEOUT_S = 5.0
+
+#: What `execute()` takes (as psycopg's own execute) and the parameters of a query.
+Query = LiteralString | bytes | sql.SQL | sql.Composed
+Params = Sequence[Any] | dict[str, Any] | None
 
 
 def conninfo_with_timeout(dsn: str, timeout: float, application_name: str) -> str:

@@ -4,16 +4,16 @@ transaction. `_async.py` mirrors it method for method (the tests compare the two
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import date, datetime
-from typing import Any, LiteralString, TypeVar
+from typing import Any, TypeVar
 
 import psycopg
-from psycopg import sql
 from psycopg.rows import TupleRow, class_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from dom360db.client import _calls as calls
 from dom360db.client import _common as c
 from dom360db.client.errors import Dom360ClientError, Unavailable, translate
 from dom360db.client.rows import (
@@ -38,9 +38,7 @@ from dom360db.client.rows import (
 )
 from dom360db.queries import query
 
-T = TypeVar("T")
-Query = LiteralString | bytes | sql.SQL | sql.Composed
-Params = Sequence[Any] | dict[str, Any] | None
+R = TypeVar("R")
 
 
 class TenantTx:
@@ -55,138 +53,115 @@ class TenantTx:
 
     # -- plumbing --------------------------------------------------------------------------------------------
 
-    def execute(self, query: Query, params: Params = None) -> psycopg.Cursor[TupleRow]:
+    def execute(self, query: c.Query, params: c.Params = None) -> psycopg.Cursor[TupleRow]:
         """Your own SQL in this tenant transaction (row-level security applies); errors as client exceptions."""
         try:
             return self._conn.execute(query, params)
         except psycopg.Error as exc:
             raise translate(exc) from exc
 
-    def _rows(self, cls: type[T], name: str, params: Params = None) -> list[T]:
+    def _call(self, call: calls.Call[R]) -> R:
         try:
-            with self._conn.cursor(row_factory=class_row(cls)) as cur:
-                return cur.execute(query(f"client.{name}"), params).fetchall()
+            with self._conn.cursor(row_factory=call.row_factory) as cur:
+                rows = cur.execute(call.query, call.params).fetchall()
         except psycopg.Error as exc:
             raise translate(exc) from exc
-
-    def _one(self, cls: type[T], name: str, params: Params = None) -> T:
-        rows = self._rows(cls, name, params)
-        if len(rows) != 1:
-            raise Dom360ClientError(f"{name}: expected one row, got {len(rows)}")
-        return rows[0]
-
-    def _value(self, name: str, params: Params = None) -> Any:
-        try:
-            row = self._conn.execute(query(f"client.{name}"), params).fetchone()
-        except psycopg.Error as exc:
-            raise translate(exc) from exc
-        assert row is not None
-        return row[0]
+        return call.result(rows)
 
     # -- the chat path ---------------------------------------------------------------------------------------
 
     def get_or_create_conversation(self, inbox_id: uuid.UUID, external_id: str,
                                    agent_type: AgentType | None = None) -> uuid.UUID:
         """The open conversation of (tenant, inbox, customer), created when none."""
-        value: uuid.UUID = self._value("get_or_create_conversation",
-                                       {"inbox_id": inbox_id, "external_id": external_id, "agent_type": agent_type})
-        return value
+        return self._call(calls.get_or_create_conversation(inbox_id, external_id, agent_type))
 
     def append_message(self, conversation_id: uuid.UUID, role: Role, content: str, *, input_tokens: int = 0,
                        output_tokens: int = 0, tool_calls: Any = None, metadata: Any = None,
                        request_id: str | None = None) -> StoredMessage:
         """Stores a message; a retried call with the same request_id returns the first call's row."""
-        return self._one(StoredMessage, "append_message", c.message_params(
-            conversation_id, role, content, input_tokens, output_tokens, tool_calls, metadata, request_id))
+        return self._call(calls.append_message(conversation_id, role, content, input_tokens, output_tokens, tool_calls,
+                                               metadata, request_id))
 
     def recent_messages(self, conversation_id: uuid.UUID, limit: int = 20) -> list[Message]:
         """The conversation's newest messages, newest first (at most 1000)."""
-        return self._rows(Message, "recent_messages", {"conversation_id": conversation_id, "limit": limit})
+        return self._call(calls.recent_messages(conversation_id, limit))
 
     def tenant_recent_messages(self, limit: int = 10) -> list[TenantMessage]:
         """The tenant's newest messages across conversations, newest first (at most 1000)."""
-        return self._rows(TenantMessage, "tenant_recent_messages", {"limit": limit})
+        return self._call(calls.tenant_recent_messages(limit))
 
     def set_conversation_stage(self, conversation_id: uuid.UUID, stage: Stage,
                                reached_at: datetime | None = None) -> datetime:
         """Moves a conversation along the lead funnel; returns when it reached the stage."""
-        value: datetime = self._value("set_conversation_stage", {"conversation_id": conversation_id, "stage": stage,
-                                                                 "reached_at": reached_at})
-        return value
+        return self._call(calls.set_conversation_stage(conversation_id, stage, reached_at))
 
     # -- inboxes ---------------------------------------------------------------------------------------------
 
     def create_inbox(self, name: str, channel: Channel) -> Inbox:
-        return self._one(Inbox, "create_inbox", {"name": name, "channel": channel})
+        return self._call(calls.create_inbox(name, channel))
 
     def inboxes(self) -> list[Inbox]:
-        return self._rows(Inbox, "inboxes")
+        return self._call(calls.inboxes())
 
     # -- deleting one row (the app has no DELETE privilege: docs/security.md) --------------------------------
 
     def delete_conversation(self, conversation_id: uuid.UUID) -> bool:
         """Deletes the tenant's conversation (refused while it has messages); False when the tenant has none with that id."""
-        deleted: bool = self._value("delete_conversation", {"id": conversation_id})
-        return deleted
+        return self._call(calls.delete("conversation", conversation_id))
 
     def delete_user(self, user_id: uuid.UUID) -> bool:
         """Deletes the tenant's user; False when the tenant has none with that id."""
-        deleted: bool = self._value("delete_user", {"id": user_id})
-        return deleted
+        return self._call(calls.delete("user", user_id))
 
     def delete_inbox(self, inbox_id: uuid.UUID) -> bool:
         """Deletes the tenant's inbox; False when the tenant has none with that id."""
-        deleted: bool = self._value("delete_inbox", {"id": inbox_id})
-        return deleted
+        return self._call(calls.delete("inbox", inbox_id))
 
     def delete_agent(self, agent_id: uuid.UUID) -> bool:
         """Deletes the tenant's agent; False when the tenant has none with that id."""
-        deleted: bool = self._value("delete_agent", {"id": agent_id})
-        return deleted
+        return self._call(calls.delete("agent", agent_id))
 
     def forget_customer(self, external_id: str) -> Forgotten:
         """Erases one customer (external_id) of the tenant: conversations, messages, request ids, stages; the usage
         counters keep their counts (billing figures). LGPD/GDPR erasure: docs/lifecycle.md."""
-        return self._one(Forgotten, "forget_customer", {"external_id": external_id})
+        return self._call(calls.forget_customer(external_id))
 
     # -- configuration and secrets ---------------------------------------------------------------------------
 
     def get_tenant_config(self) -> TenantConfig:
         """The tenant's agent settings; secrets decrypted only when the transaction has the key."""
-        return self._one(TenantConfig, "tenant_config")
+        return self._call(calls.get_tenant_config())
 
     def set_account_secret(self, name: SecretName | str, plaintext: str | None, key: str | None = None) -> None:
         """Stores a secret encrypted (key: `key`, else the transaction's encryption_key); None removes it."""
-        self._value("set_account_secret", {"name": name, "plaintext": plaintext, "key": key})
+        return self._call(calls.set_account_secret(name, plaintext, key))
 
     def encrypt_sensitive_field(self, plaintext: str | None, key: str | None = None) -> str | None:
-        value: str | None = self._value("encrypt_sensitive_field", {"plaintext": plaintext, "key": key})
-        return value
+        return self._call(calls.encrypt_sensitive_field(plaintext, key))
 
     def decrypt_sensitive_field(self, ciphertext: str | None, key: str | None = None) -> str | None:
-        value: str | None = self._value("decrypt_sensitive_field", {"ciphertext": ciphertext, "key": key})
-        return value
+        return self._call(calls.decrypt_sensitive_field(ciphertext, key))
 
     # -- consumption and analytics ---------------------------------------------------------------------------
 
     def tenant_usage(self, date_from: date | None = None, date_to: date | None = None) -> list[Usage]:
         """Messages and tokens per inbox and UTC day, exact at every commit."""
-        return self._rows(Usage, "usage", c.period(date_from, date_to))
+        return self._call(calls.tenant_usage(date_from, date_to))
 
     def tenant_consumption_summary(self) -> list[MonthlyConsumption]:
-        return self._rows(MonthlyConsumption, "tenant_consumption_summary")
+        return self._call(calls.tenant_consumption_summary())
 
     def tenant_usage_daily(self, date_from: date | None = None, date_to: date | None = None) -> list[UsageDaily]:
-        return self._rows(UsageDaily, "tenant_usage_daily", c.period(date_from, date_to))
+        return self._call(calls.tenant_usage_daily(date_from, date_to))
 
     def tenant_cost_daily(self, date_from: date | None = None, date_to: date | None = None) -> list[CostDaily]:
-        return self._rows(CostDaily, "tenant_cost_daily", c.period(date_from, date_to))
+        return self._call(calls.tenant_cost_daily(date_from, date_to))
 
     def tenant_response_times(self, date_from: date | None = None, date_to: date | None = None) -> list[ResponseTimes]:
-        return self._rows(ResponseTimes, "tenant_response_times", c.period(date_from, date_to))
+        return self._call(calls.tenant_response_times(date_from, date_to))
 
     def tenant_lead_funnel(self, date_from: date | None = None, date_to: date | None = None) -> list[FunnelStage]:
-        return self._rows(FunnelStage, "tenant_lead_funnel", c.period(date_from, date_to))
+        return self._call(calls.tenant_lead_funnel(date_from, date_to))
 
     # -- earlier names, kept ---------------------------------------------------------------------------------
 

@@ -7,6 +7,9 @@ server's hint (what to do). `CONTRACT` is the one table, shared with the TypeScr
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import psycopg
 
 from dom360db.errors import Dom360Error
@@ -16,9 +19,18 @@ NO_TENANT_MESSAGE = "dom360: no tenant set: call dom360.set_tenant() first in th
 
 
 class Dom360ClientError(Dom360Error):
-    """Base class: a failure of a dom360 call. `.sqlstate` is the server's code (None: no server answer)."""
+    """Base class: a failure of a dom360 call. `.sqlstate` is the server's code (None: no server answer).
 
-    code = "DATABASE_ERROR"  # the TypeScript error code of the same failure
+    `.code` is the TypeScript error code of the same failure: DATABASE_ERROR here, and for each subclass its name
+    in upper snake case (`NotFound`: NOT_FOUND), unless the subclass sets its own.
+    """
+
+    code = "DATABASE_ERROR"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "code" not in cls.__dict__:
+            cls.code = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", cls.__name__).upper()
 
     def __init__(self, message: str, *, sqlstate: str | None = None, hint: str | None = None) -> None:
         super().__init__(message)
@@ -29,49 +41,33 @@ class Dom360ClientError(Dom360Error):
 class Unavailable(Dom360ClientError):
     """The server cannot be reached, or the connection was lost (retry later, elsewhere)."""
 
-    code = "UNAVAILABLE"
-
 
 class PermissionDenied(Dom360ClientError):
     """42501: refused by a privilege or by row-level security; also a suspended tenant."""
-
-    code = "PERMISSION_DENIED"
 
 
 class TenantNotSet(PermissionDenied):
     """42501 with the one "no tenant set" message: the call ran outside a tenant transaction."""
 
-    code = "TENANT_NOT_SET"
-
 
 class NotFound(Dom360ClientError):
     """An unknown tenant, or an inbox or conversation that does not exist or is not the tenant's."""
-
-    code = "NOT_FOUND"
 
 
 class InvalidInput(Dom360ClientError):
     """A value the schema refuses: unknown role, agent type or stage, negative tokens, content over the limit."""
 
-    code = "INVALID_INPUT"
-
 
 class Conflict(Dom360ClientError):
     """The state forbids it: a closed conversation, a stage that cannot move back, a request id reused."""
-
-    code = "CONFLICT"
 
 
 class WrongKey(Dom360ClientError):
     """28000: the encryption key does not decrypt the stored secret (or the ciphertext is damaged)."""
 
-    code = "WRONG_KEY"
-
 
 class Retryable(Dom360ClientError):
     """A serialization failure or deadlock: run the whole transaction again."""
-
-    code = "RETRYABLE"
 
 
 #: SQLSTATE (or its two-character class) -> exception class. Exact codes win over classes.

@@ -185,21 +185,14 @@ class ChatTurn:
 
 
 @dataclass(frozen=True)
-class ChatTurnRow:
-    """dom360.chat_turn(): the conversation's id on each row of its history (the client's chat_turn returns a ChatTurn)."""
-
+class _InConversation:
     conversation_id: uuid.UUID
-    message_id: int
-    message_index: int
-    role: str
-    content: str
-    input_tokens: int
-    output_tokens: int
-    total_tokens: int
-    tool_calls: Any | None
-    metadata: Any | None
-    request_id: str | None
-    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ChatTurnRow(Message, _InConversation):
+    """dom360.chat_turn(): a Message with its conversation's id, which comes first (a dataclass takes its bases' fields
+    in reverse method resolution order: _InConversation's, then Message's). The client's chat_turn returns a ChatTurn."""
 
 
 #: Functions returning one value that may be NULL (every other scalar function never returns NULL).

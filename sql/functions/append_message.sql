@@ -1,3 +1,4 @@
+{% from "functions/_privileges.jinja" import privileges with context -%}
 CREATE OR REPLACE FUNCTION dom360.append_message(
         p_conversation_id uuid,
         p_role            text,
@@ -53,7 +54,6 @@ BEGIN
 END
 $$;
 
-ALTER FUNCTION dom360.append_message(uuid, text, text, integer, integer, jsonb, jsonb, text) OWNER TO {{ owner_role | ident }};
+{% call privileges('dom360.append_message(uuid, text, text, integer, integer, jsonb, jsonb, text)', execute=[app_role]) -%}
 COMMENT ON FUNCTION dom360.append_message(uuid, text, text, integer, integer, jsonb, jsonb, text) IS 'Stores a message (role user|assistant|system|tool) in a conversation of the current tenant; returns (message_id, message_index, created_at). A retried call with the same p_request_id returns the first call''s row and writes nothing.';
-REVOKE ALL ON FUNCTION dom360.append_message(uuid, text, text, integer, integer, jsonb, jsonb, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION dom360.append_message(uuid, text, text, integer, integer, jsonb, jsonb, text) TO {{ app_role | ident }};
+{%- endcall %}

@@ -1,3 +1,4 @@
+{% from "functions/_privileges.jinja" import privileges with context -%}
 CREATE OR REPLACE FUNCTION dom360.audit_log_append_only()
     RETURNS trigger
     LANGUAGE plpgsql
@@ -24,9 +25,9 @@ BEGIN
 END
 $$;
 
-ALTER FUNCTION dom360.audit_log_append_only() OWNER TO {{ owner_role | ident }};
+{% call privileges('dom360.audit_log_append_only()') -%}
 COMMENT ON FUNCTION dom360.audit_log_append_only() IS 'Trigger of dom360.audit_log: refuses every UPDATE, and DELETE or TRUNCATE unless run as the owner role itself (dom360.purge_audit_log does), superusers included.';
-REVOKE ALL ON FUNCTION dom360.audit_log_append_only() FROM PUBLIC;
+{%- endcall %}
 
 DROP TRIGGER IF EXISTS audit_log_append_only ON dom360.audit_log;
 CREATE TRIGGER audit_log_append_only

@@ -1,3 +1,4 @@
+{% from "functions/_privileges.jinja" import privileges with context -%}
 CREATE OR REPLACE FUNCTION dom360.audit_row_change()
     RETURNS trigger
     LANGUAGE plpgsql
@@ -58,9 +59,9 @@ BEGIN
 END
 $$;
 
-ALTER FUNCTION dom360.audit_row_change() OWNER TO {{ owner_role | ident }};
+{% call privileges('dom360.audit_row_change()') -%}
 COMMENT ON FUNCTION dom360.audit_row_change() IS 'Trigger of tenants, users, account_vars, agents and inboxes: appends the change (actor, tenant, table, operation, row key, changed columns with old and new values, secrets redacted) to dom360.audit_log. Arguments: the primary key columns.';
-REVOKE ALL ON FUNCTION dom360.audit_row_change() FROM PUBLIC;
+{%- endcall %}
 {% for table, keys in [("tenants", ["id"]), ("users", ["tenant_id", "id"]), ("account_vars", ["tenant_id"]),
                        ("agents", ["tenant_id", "id"]), ("inboxes", ["tenant_id", "id"])] -%}
 {# one trigger per audited table; its arguments are the table's primary key columns #}

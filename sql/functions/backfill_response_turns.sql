@@ -1,3 +1,4 @@
+{% from "functions/_privileges.jinja" import privileges with context -%}
 CREATE OR REPLACE FUNCTION dom360.backfill_response_turns(p_tenant_id pg_catalog.uuid, p_batch_size integer DEFAULT 500)
     RETURNS integer
     LANGUAGE plpgsql
@@ -80,7 +81,6 @@ BEGIN
 END
 $$;
 
-ALTER FUNCTION dom360.backfill_response_turns(pg_catalog.uuid, integer) OWNER TO {{ owner_role | ident }};
+{% call privileges('dom360.backfill_response_turns(pg_catalog.uuid, integer)', execute=[owner_role]) -%}
 COMMENT ON FUNCTION dom360.backfill_response_turns(pg_catalog.uuid, integer) IS 'One resumable step of `dom360db backfill response-times`: fills the response turns (schema/0100) of at most p_batch_size of the tenant''s conversations stored before 0100; returns how many (0: done). Owner role; its own short transaction per call.';
-REVOKE ALL ON FUNCTION dom360.backfill_response_turns(pg_catalog.uuid, integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION dom360.backfill_response_turns(pg_catalog.uuid, integer) TO {{ owner_role | ident }};
+{%- endcall %}

@@ -1,3 +1,4 @@
+{% from "functions/_privileges.jinja" import privileges with context -%}
 CREATE OR REPLACE FUNCTION dom360.chat_turn(
         p_tenant_id     pg_catalog.uuid,
         p_inbox_id      pg_catalog.uuid,
@@ -65,7 +66,6 @@ BEGIN
 END
 $$;
 
-ALTER FUNCTION dom360.chat_turn(pg_catalog.uuid, pg_catalog.uuid, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.int4, pg_catalog.int4, pg_catalog.jsonb, pg_catalog.jsonb, pg_catalog.text, pg_catalog.text, pg_catalog.int4) OWNER TO {{ owner_role | ident }};
+{% call privileges('dom360.chat_turn(pg_catalog.uuid, pg_catalog.uuid, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.int4, pg_catalog.int4, pg_catalog.jsonb, pg_catalog.jsonb, pg_catalog.text, pg_catalog.text, pg_catalog.int4)', execute=[app_role]) -%}
 COMMENT ON FUNCTION dom360.chat_turn(pg_catalog.uuid, pg_catalog.uuid, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.int4, pg_catalog.int4, pg_catalog.jsonb, pg_catalog.jsonb, pg_catalog.text, pg_catalog.text, pg_catalog.int4) IS 'One chat turn in one statement (one round trip from drivers without pipelining): sets the tenant when the transaction has none (NULL: the transaction''s tenant; another tenant than the transaction''s raises 42501), gets or creates the open conversation of (inbox, external_id), appends the message (idempotent per p_request_id) and returns p_history_limit rows (1 to 1000), each with the conversation id: first the message of this request (a retried request id: the first call''s), then the conversation''s other newest messages, newest first.';
-REVOKE ALL ON FUNCTION dom360.chat_turn(pg_catalog.uuid, pg_catalog.uuid, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.int4, pg_catalog.int4, pg_catalog.jsonb, pg_catalog.jsonb, pg_catalog.text, pg_catalog.text, pg_catalog.int4) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION dom360.chat_turn(pg_catalog.uuid, pg_catalog.uuid, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.int4, pg_catalog.int4, pg_catalog.jsonb, pg_catalog.jsonb, pg_catalog.text, pg_catalog.text, pg_catalog.int4) TO {{ app_role | ident }};
+{%- endcall %}

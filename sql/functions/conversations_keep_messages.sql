@@ -1,3 +1,4 @@
+{% from "functions/_privileges.jinja" import privileges with context -%}
 CREATE OR REPLACE FUNCTION dom360.conversations_keep_messages()
     RETURNS trigger
     LANGUAGE plpgsql
@@ -22,9 +23,9 @@ BEGIN
 END
 $$;
 
-ALTER FUNCTION dom360.conversations_keep_messages() OWNER TO {{ owner_role | ident }};
+{% call privileges('dom360.conversations_keep_messages()') -%}
 COMMENT ON FUNCTION dom360.conversations_keep_messages() IS 'Trigger of dom360.conversations: refuses to delete or re-key a conversation that has messages (message_count is guarded by column privileges).';
-REVOKE ALL ON FUNCTION dom360.conversations_keep_messages() FROM PUBLIC;
+{%- endcall %}
 
 DROP TRIGGER IF EXISTS conversations_keep_messages_delete ON dom360.conversations;
 CREATE TRIGGER conversations_keep_messages_delete

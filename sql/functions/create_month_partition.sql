@@ -1,3 +1,4 @@
+{% from "functions/_privileges.jinja" import privileges with context -%}
 CREATE OR REPLACE FUNCTION dom360.create_month_partition(p_parent regclass, p_month date)
     RETURNS boolean
     LANGUAGE plpgsql
@@ -52,7 +53,6 @@ BEGIN
 END
 $$;
 
-ALTER FUNCTION dom360.create_month_partition(regclass, date) OWNER TO {{ owner_role | ident }};
+{% call privileges('dom360.create_month_partition(regclass, date)', execute=[owner_role]) -%}
 COMMENT ON FUNCTION dom360.create_month_partition(regclass, date) IS 'Creates the monthly partition <table>_YYYY_MM (UTC month of p_month) of a dom360 table partitioned by month, with forced row-level security and no grants, moving that month''s rows out of the default partition; false when it exists.';
-REVOKE ALL ON FUNCTION dom360.create_month_partition(regclass, date) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION dom360.create_month_partition(regclass, date) TO {{ owner_role | ident }};
+{%- endcall %}

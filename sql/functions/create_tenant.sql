@@ -1,3 +1,4 @@
+{% from "functions/_privileges.jinja" import privileges with context -%}
 CREATE OR REPLACE FUNCTION dom360.create_tenant(p_name text, p_slug text)
     RETURNS uuid
     LANGUAGE plpgsql
@@ -20,7 +21,6 @@ BEGIN
 END
 $$;
 
-ALTER FUNCTION dom360.create_tenant(text, text) OWNER TO {{ owner_role | ident }};
+{% call privileges('dom360.create_tenant(text, text)', execute=[owner_role]) -%}
 COMMENT ON FUNCTION dom360.create_tenant(text, text) IS 'Administrators only: creates a tenant (name, unique slug) with default account_vars; returns its id.';
-REVOKE ALL ON FUNCTION dom360.create_tenant(text, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION dom360.create_tenant(text, text) TO {{ owner_role | ident }};
+{%- endcall %}

@@ -1,3 +1,4 @@
+{% from "functions/_privileges.jinja" import privileges with context -%}
 CREATE OR REPLACE FUNCTION dom360.decrypt_sensitive_field(p_ciphertext text, p_key text DEFAULT NULL)
     RETURNS text
     LANGUAGE plpgsql
@@ -51,7 +52,6 @@ BEGIN
 END
 $$;
 
-ALTER FUNCTION dom360.decrypt_sensitive_field(text, text) OWNER TO {{ owner_role | ident }};
+{% call privileges('dom360.decrypt_sensitive_field(text, text)', execute=[owner_role, app_role]) -%}
 COMMENT ON FUNCTION dom360.decrypt_sensitive_field(text, text) IS 'Decrypts a value written by encrypt_sensitive_field; NULL for NULL. Key: p_key, else the transaction setting app.encryption_key (then app.encryption_key_previous, during a rotation). No key: invalid_parameter_value (22023); wrong key or corrupt ciphertext: invalid_authorization_specification (28000), never garbage.';
-REVOKE ALL ON FUNCTION dom360.decrypt_sensitive_field(text, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION dom360.decrypt_sensitive_field(text, text) TO {{ owner_role | ident }}, {{ app_role | ident }};
+{%- endcall %}

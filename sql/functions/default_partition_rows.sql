@@ -1,3 +1,4 @@
+{% from "functions/_privileges.jinja" import privileges with context -%}
 CREATE OR REPLACE FUNCTION dom360.default_partition_rows()
     RETURNS TABLE (partition regclass, row_count bigint, oldest timestamptz, newest timestamptz)
     LANGUAGE plpgsql
@@ -26,7 +27,6 @@ BEGIN
 END
 $$;
 
-ALTER FUNCTION dom360.default_partition_rows() OWNER TO {{ owner_role | ident }};
+{% call privileges('dom360.default_partition_rows()', execute=[owner_role]) -%}
 COMMENT ON FUNCTION dom360.default_partition_rows() IS 'Rows parked in the default partition of each dom360 table partitioned by range (count, oldest, newest): should be none; dom360db partitions ensure moves them. For doctor.';
-REVOKE ALL ON FUNCTION dom360.default_partition_rows() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION dom360.default_partition_rows() TO {{ owner_role | ident }};
+{%- endcall %}

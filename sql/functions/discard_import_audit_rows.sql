@@ -1,3 +1,4 @@
+{% from "functions/_privileges.jinja" import privileges with context -%}
 CREATE OR REPLACE FUNCTION dom360.discard_import_audit_rows(p_tenant_id uuid)
     RETURNS bigint
     LANGUAGE plpgsql
@@ -31,7 +32,6 @@ BEGIN
 END
 $$;
 
-ALTER FUNCTION dom360.discard_import_audit_rows(uuid) OWNER TO {{ owner_role | ident }};
+{% call privileges('dom360.discard_import_audit_rows(uuid)', execute=[owner_role]) -%}
 COMMENT ON FUNCTION dom360.discard_import_audit_rows(uuid) IS 'Owner role and its members (dom360db tenant import): deletes the audit rows of a tenant inserted by the current transaction, which the import''s own INSERTs wrote, before the imported history is loaded; refused unless the tenant row itself was inserted by this transaction.';
-REVOKE ALL ON FUNCTION dom360.discard_import_audit_rows(uuid) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION dom360.discard_import_audit_rows(uuid) TO {{ owner_role | ident }};
+{%- endcall %}

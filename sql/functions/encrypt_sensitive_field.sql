@@ -1,3 +1,4 @@
+{% from "functions/_privileges.jinja" import privileges with context -%}
 CREATE OR REPLACE FUNCTION dom360.encrypt_sensitive_field(p_plaintext text, p_key text DEFAULT NULL)
     RETURNS text
     LANGUAGE plpgsql
@@ -40,7 +41,6 @@ BEGIN
 END
 $$;
 
-ALTER FUNCTION dom360.encrypt_sensitive_field(text, text) OWNER TO {{ owner_role | ident }};
+{% call privileges('dom360.encrypt_sensitive_field(text, text)', execute=[owner_role, app_role]) -%}
 COMMENT ON FUNCTION dom360.encrypt_sensitive_field(text, text) IS 'Encrypts a secret (AES-256, iterated salted SHA-256 key derivation, integrity-protected OpenPGP message) and returns it as one line of base64; NULL for NULL. Key: p_key, else the transaction setting app.encryption_key (at least 32 characters); none: an error. Pass the key as a bind parameter, never as a literal.';
-REVOKE ALL ON FUNCTION dom360.encrypt_sensitive_field(text, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION dom360.encrypt_sensitive_field(text, text) TO {{ owner_role | ident }}, {{ app_role | ident }};
+{%- endcall %}

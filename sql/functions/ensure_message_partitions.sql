@@ -1,3 +1,4 @@
+{% from "functions/_privileges.jinja" import privileges with context -%}
 CREATE OR REPLACE FUNCTION dom360.ensure_message_partitions(p_months_ahead integer DEFAULT {{ months_ahead }})
     RETURNS integer
     LANGUAGE plpgsql
@@ -12,7 +13,6 @@ BEGIN
 END
 $$;
 
-ALTER FUNCTION dom360.ensure_message_partitions(integer) OWNER TO {{ owner_role | ident }};
+{% call privileges('dom360.ensure_message_partitions(integer)', execute=[owner_role]) -%}
 COMMENT ON FUNCTION dom360.ensure_message_partitions(integer) IS 'Creates the missing monthly partitions of dom360.messages, from months_behind ago to p_months_ahead ahead (UTC), and for every month with rows parked in dom360.messages_default (moving them there); returns how many were created.';
-REVOKE ALL ON FUNCTION dom360.ensure_message_partitions(integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION dom360.ensure_message_partitions(integer) TO {{ owner_role | ident }};
+{%- endcall %}

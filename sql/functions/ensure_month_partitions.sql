@@ -1,3 +1,4 @@
+{% from "functions/_privileges.jinja" import privileges with context -%}
 CREATE OR REPLACE FUNCTION dom360.ensure_month_partitions(p_parent regclass, p_months_ahead integer DEFAULT {{ months_ahead }})
     RETURNS integer
     LANGUAGE plpgsql
@@ -49,7 +50,6 @@ BEGIN
 END
 $$;
 
-ALTER FUNCTION dom360.ensure_month_partitions(regclass, integer) OWNER TO {{ owner_role | ident }};
+{% call privileges('dom360.ensure_month_partitions(regclass, integer)', execute=[owner_role]) -%}
 COMMENT ON FUNCTION dom360.ensure_month_partitions(regclass, integer) IS 'Creates the missing monthly partitions of a dom360 table partitioned by month (dom360.missing_month_partitions()), moving rows parked in its default partition into them; returns how many were created. Lock waits bounded by dom360.partition_lock_timeout (default 2000ms) and retried dom360.partition_attempts times (default 10).';
-REVOKE ALL ON FUNCTION dom360.ensure_month_partitions(regclass, integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION dom360.ensure_month_partitions(regclass, integer) TO {{ owner_role | ident }};
+{%- endcall %}

@@ -1,3 +1,4 @@
+{% from "functions/_privileges.jinja" import privileges with context -%}
 CREATE OR REPLACE FUNCTION dom360.erase_tenant_batch(p_tenant_id uuid, p_batch_size integer DEFAULT 5000)
     RETURNS TABLE (table_name text, deleted bigint)
     LANGUAGE plpgsql
@@ -80,7 +81,6 @@ BEGIN
 END
 $$;
 
-ALTER FUNCTION dom360.erase_tenant_batch(uuid, integer) OWNER TO {{ owner_role | ident }};
+{% call privileges('dom360.erase_tenant_batch(uuid, integer)', execute=[owner_role]) -%}
 COMMENT ON FUNCTION dom360.erase_tenant_batch(uuid, integer) IS 'Owner role and its members (dom360db tenant delete): closes the tenant, then deletes at most p_batch_size of its rows from the first table that has some (children first, one partition at a time); returns (table, deleted), no row when only the tenant row, account_vars and the audit log remain. One short transaction per call; repeat until no row, then dom360.erase_tenant_finish().';
-REVOKE ALL ON FUNCTION dom360.erase_tenant_batch(uuid, integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION dom360.erase_tenant_batch(uuid, integer) TO {{ owner_role | ident }};
+{%- endcall %}

@@ -1,3 +1,4 @@
+{% from "functions/_privileges.jinja" import privileges with context -%}
 CREATE OR REPLACE FUNCTION dom360.erase_tenant_finish(p_tenant_id uuid)
     RETURNS text
     LANGUAGE plpgsql
@@ -49,7 +50,6 @@ BEGIN
 END
 $$;
 
-ALTER FUNCTION dom360.erase_tenant_finish(uuid) OWNER TO {{ owner_role | ident }};
+{% call privileges('dom360.erase_tenant_finish(uuid)', execute=[owner_role]) -%}
 COMMENT ON FUNCTION dom360.erase_tenant_finish(uuid) IS 'Owner role and its members (dom360db tenant delete): once dom360.erase_tenant_batch() has left nothing else, deletes the tenant''s account_vars and tenant row and appends an ERASE audit row; the audit log itself is kept. Raises while other rows remain. Returns the slug.';
-REVOKE ALL ON FUNCTION dom360.erase_tenant_finish(uuid) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION dom360.erase_tenant_finish(uuid) TO {{ owner_role | ident }};
+{%- endcall %}

@@ -1,3 +1,4 @@
+{% from "functions/_privileges.jinja" import privileges with context -%}
 CREATE OR REPLACE FUNCTION dom360.forget_customer(p_external_id text)
     RETURNS TABLE (conversations integer, messages bigint)
     LANGUAGE plpgsql
@@ -61,7 +62,6 @@ BEGIN
 END
 $$;
 
-ALTER FUNCTION dom360.forget_customer(text) OWNER TO {{ owner_role | ident }};
+{% call privileges('dom360.forget_customer(text)', execute=[app_role, owner_role]) -%}
 COMMENT ON FUNCTION dom360.forget_customer(text) IS 'App, owner: erases one customer (external_id) of the current tenant: its conversations in every inbox, their messages in every partition, request ids and stages; keeps the consumption counters (billing figures). Returns (conversations, messages) and appends a FORGET audit row with those counts only (never the identifier). Raises when no tenant is set.';
-REVOKE ALL ON FUNCTION dom360.forget_customer(text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION dom360.forget_customer(text) TO {{ app_role | ident }}, {{ owner_role | ident }};
+{%- endcall %}

@@ -1,3 +1,4 @@
+{% from "functions/_privileges.jinja" import privileges with context -%}
 CREATE OR REPLACE FUNCTION dom360.get_or_create_conversation(p_inbox_id uuid, p_external_id text,
                                                              p_agent_type text DEFAULT NULL)
     RETURNS uuid
@@ -44,7 +45,6 @@ BEGIN
 END
 $$;
 
-ALTER FUNCTION dom360.get_or_create_conversation(uuid, text, text) OWNER TO {{ owner_role | ident }};
+{% call privileges('dom360.get_or_create_conversation(uuid, text, text)', execute=[app_role]) -%}
 COMMENT ON FUNCTION dom360.get_or_create_conversation(uuid, text, text) IS 'The open conversation of (current tenant, inbox, external customer id), created when none; concurrent callers get the same id. Raises for an inbox that is not the tenant''s.';
-REVOKE ALL ON FUNCTION dom360.get_or_create_conversation(uuid, text, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION dom360.get_or_create_conversation(uuid, text, text) TO {{ app_role | ident }};
+{%- endcall %}

@@ -1,3 +1,4 @@
+{% from "functions/_privileges.jinja" import privileges with context -%}
 -- The result type gained columns: CREATE OR REPLACE cannot change it, so the function is dropped and
 -- created again (nothing depends on it; its grants are restated below).
 DROP FUNCTION IF EXISTS dom360.get_tenant_config();
@@ -51,7 +52,6 @@ END
      WHERE a.tenant_id = dom360.current_tenant_id()
 {% endif %}$$;
 
-ALTER FUNCTION dom360.get_tenant_config() OWNER TO {{ owner_role | ident }};
+{% call privileges('dom360.get_tenant_config()', execute=[app_role]) -%}
 COMMENT ON FUNCTION dom360.get_tenant_config() IS 'The current tenant''s agent configuration from account_vars (endpoint, timeout, default agent type, RAG options), then its secrets: agents_api_token and webhook_secret decrypted when app.encryption_key is set in the transaction (else NULL), and secrets_present, the names of the secrets it has.';
-REVOKE ALL ON FUNCTION dom360.get_tenant_config() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION dom360.get_tenant_config() TO {{ app_role | ident }};
+{%- endcall %}

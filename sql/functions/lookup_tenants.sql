@@ -1,3 +1,4 @@
+{% from "functions/_privileges.jinja" import privileges with context -%}
 CREATE OR REPLACE FUNCTION dom360.lookup_tenants(p_slug text, p_id uuid DEFAULT NULL)
     RETURNS TABLE (id uuid, slug text, name text, status text)
     LANGUAGE sql
@@ -16,7 +17,6 @@ AS $$
 $$;
 
 -- Owned by the read-only cross-tenant role (as dom360.tenant_ids is, for the same reason).
-ALTER FUNCTION dom360.lookup_tenants(text, uuid) OWNER TO {{ analytics_role | ident }};
+{% call privileges('dom360.lookup_tenants(text, uuid)', execute=[owner_role], owner=analytics_role) -%}
 COMMENT ON FUNCTION dom360.lookup_tenants(text, uuid) IS 'Owner role and its members: the tenants (id, slug, name, status; any status) with slug p_slug or id p_id. SECURITY DEFINER as the analytics role, which reads every tenant; for dom360db tenant export, import, delete and forget-customer.';
-REVOKE ALL ON FUNCTION dom360.lookup_tenants(text, uuid) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION dom360.lookup_tenants(text, uuid) TO {{ owner_role | ident }};
+{%- endcall %}

@@ -1,3 +1,4 @@
+{% from "functions/_privileges.jinja" import privileges with context -%}
 CREATE OR REPLACE FUNCTION dom360.messages_before_insert()
     RETURNS trigger
     LANGUAGE plpgsql
@@ -102,9 +103,9 @@ BEGIN
 END
 $$;
 
-ALTER FUNCTION dom360.messages_before_insert() OWNER TO {{ owner_role | ident }};
+{% call privileges('dom360.messages_before_insert()') -%}
 COMMENT ON FUNCTION dom360.messages_before_insert() IS 'Trigger of dom360.messages: validates, numbers the message from its conversation''s counter, fills inbox_id and turn_asked_at (the start of the turn an assistant message answers), adds its tokens to the consumption counters of its inbox, UTC day and agent type.';
-REVOKE ALL ON FUNCTION dom360.messages_before_insert() FROM PUBLIC;
+{%- endcall %}
 
 DROP TRIGGER IF EXISTS messages_before_insert ON dom360.messages;
 CREATE TRIGGER messages_before_insert

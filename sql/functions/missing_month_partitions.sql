@@ -1,3 +1,4 @@
+{% from "functions/_privileges.jinja" import privileges with context -%}
 CREATE OR REPLACE FUNCTION dom360.missing_month_partitions(p_parent regclass, p_months_ahead integer DEFAULT {{ months_ahead }})
     RETURNS SETOF date
     LANGUAGE plpgsql
@@ -49,7 +50,6 @@ BEGIN
 END
 $$;
 
-ALTER FUNCTION dom360.missing_month_partitions(regclass, integer) OWNER TO {{ owner_role | ident }};
+{% call privileges('dom360.missing_month_partitions(regclass, integer)', execute=[owner_role]) -%}
 COMMENT ON FUNCTION dom360.missing_month_partitions(regclass, integer) IS 'Months (first day, UTC) lacking a partition of a dom360 table partitioned by month: from months_behind ago to p_months_ahead ahead, plus the months with rows in the default partition (at most 12 per call, nearest to now first; the others stay parked for later runs). What ensure_month_partitions() creates.';
-REVOKE ALL ON FUNCTION dom360.missing_month_partitions(regclass, integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION dom360.missing_month_partitions(regclass, integer) TO {{ owner_role | ident }};
+{%- endcall %}

@@ -1,3 +1,4 @@
+{% from "functions/_privileges.jinja" import privileges with context -%}
 {% from "partitions/_month.jinja" import month_partition with context -%}
 CREATE OR REPLACE FUNCTION dom360.month_partition_ddl(p_parent regclass, p_month date)
     RETURNS text
@@ -54,7 +55,6 @@ $ddl$
 END
 $$;
 
-ALTER FUNCTION dom360.month_partition_ddl(regclass, date) OWNER TO {{ owner_role | ident }};
+{% call privileges('dom360.month_partition_ddl(regclass, date)', execute=[owner_role]) -%}
 COMMENT ON FUNCTION dom360.month_partition_ddl(regclass, date) IS 'The DDL (text) that creates the monthly partition <table>_YYYY_MM of a dom360 table partitioned by month and moves that month''s rows out of its default partition; run by dom360.create_month_partition().';
-REVOKE ALL ON FUNCTION dom360.month_partition_ddl(regclass, date) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION dom360.month_partition_ddl(regclass, date) TO {{ owner_role | ident }};
+{%- endcall %}

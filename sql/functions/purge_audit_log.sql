@@ -1,3 +1,4 @@
+{% from "functions/_privileges.jinja" import privileges with context -%}
 CREATE OR REPLACE FUNCTION dom360.purge_audit_log(p_older_than interval, p_batch_size integer DEFAULT 10000,
                                                   p_tenant_id uuid DEFAULT NULL)
     RETURNS bigint
@@ -50,7 +51,6 @@ BEGIN
 END
 $$;
 
-ALTER FUNCTION dom360.purge_audit_log(interval, integer, uuid) OWNER TO {{ owner_role | ident }};
+{% call privileges('dom360.purge_audit_log(interval, integer, uuid)', execute=[owner_role]) -%}
 COMMENT ON FUNCTION dom360.purge_audit_log(interval, integer, uuid) IS 'Retention (owner role and its members; pg_cron): deletes at most p_batch_size audit rows older than p_older_than (at least 1 day), of every tenant or of p_tenant_id; returns the count. Repeat until 0.';
-REVOKE ALL ON FUNCTION dom360.purge_audit_log(interval, integer, uuid) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION dom360.purge_audit_log(interval, integer, uuid) TO {{ owner_role | ident }};
+{%- endcall %}

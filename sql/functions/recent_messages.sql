@@ -1,3 +1,4 @@
+{% from "functions/_privileges.jinja" import privileges with context -%}
 CREATE OR REPLACE FUNCTION dom360.recent_messages(p_conversation_id uuid, p_limit integer DEFAULT 20)
     RETURNS TABLE (message_id bigint, message_index integer, role text, content text, input_tokens integer,
                    output_tokens integer, total_tokens bigint, tool_calls jsonb, metadata jsonb, request_id text,
@@ -35,7 +36,6 @@ BEGIN
 END
 $$;
 
-ALTER FUNCTION dom360.recent_messages(uuid, integer) OWNER TO {{ owner_role | ident }};
+{% call privileges('dom360.recent_messages(uuid, integer)', execute=[app_role, analytics_role]) -%}
 COMMENT ON FUNCTION dom360.recent_messages(uuid, integer) IS 'The newest p_limit (at most 1000) messages of a conversation of the current tenant, newest first; scans only the partitions between its first and last message.';
-REVOKE ALL ON FUNCTION dom360.recent_messages(uuid, integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION dom360.recent_messages(uuid, integer) TO {{ app_role | ident }}, {{ analytics_role | ident }};
+{%- endcall %}

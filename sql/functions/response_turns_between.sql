@@ -1,3 +1,4 @@
+{% from "functions/_privileges.jinja" import privileges with context -%}
 CREATE OR REPLACE FUNCTION dom360.response_turns_between(p_tenant_id pg_catalog.uuid, p_from pg_catalog.date,
                                                          p_to pg_catalog.date)
     RETURNS TABLE (tenant_id pg_catalog.uuid, conversation_id pg_catalog.uuid, agent_type pg_catalog.text,
@@ -54,7 +55,6 @@ AS $$
       LEFT JOIN dom360.account_vars AS a ON a.tenant_id = t.tenant_id AND (p_tenant_id IS NULL OR a.tenant_id = p_tenant_id)
 $$;
 
-ALTER FUNCTION dom360.response_turns_between(pg_catalog.uuid, pg_catalog.date, pg_catalog.date) OWNER TO {{ owner_role | ident }};
+{% call privileges('dom360.response_turns_between(pg_catalog.uuid, pg_catalog.date, pg_catalog.date)', execute=[analytics_role]) -%}
 COMMENT ON FUNCTION dom360.response_turns_between(pg_catalog.uuid, pg_catalog.date, pg_catalog.date) IS 'Analytics role: the response turns started between p_from and p_to (UTC days, inclusive; NULL = unbounded) of one tenant (NULL: all it may read), reading only what the range holds: agent type, asked_at, answered_at, response_seconds.';
-REVOKE ALL ON FUNCTION dom360.response_turns_between(pg_catalog.uuid, pg_catalog.date, pg_catalog.date) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION dom360.response_turns_between(pg_catalog.uuid, pg_catalog.date, pg_catalog.date) TO {{ analytics_role | ident }};
+{%- endcall %}

@@ -1,3 +1,4 @@
+{% from "functions/_privileges.jinja" import privileges with context -%}
 CREATE OR REPLACE FUNCTION dom360.rotate_tenant_secrets(p_old_key text, p_new_key text)
     RETURNS TABLE (rotated integer, already_current integer)
     LANGUAGE plpgsql
@@ -71,7 +72,6 @@ BEGIN
 END
 $$;
 
-ALTER FUNCTION dom360.rotate_tenant_secrets(text, text) OWNER TO {{ owner_role | ident }};
+{% call privileges('dom360.rotate_tenant_secrets(text, text)', execute=[owner_role]) -%}
 COMMENT ON FUNCTION dom360.rotate_tenant_secrets(text, text) IS 'Administrators (dom360db rotate-key): re-encrypts the current tenant''s secrets from the old to the new key in one UPDATE; returns how many were re-encrypted and how many already decrypted with the new key (skipped: resumable). Raises for a secret neither key opens.';
-REVOKE ALL ON FUNCTION dom360.rotate_tenant_secrets(text, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION dom360.rotate_tenant_secrets(text, text) TO {{ owner_role | ident }};
+{%- endcall %}

@@ -1,3 +1,4 @@
+{% from "functions/_privileges.jinja" import privileges with context -%}
 CREATE OR REPLACE FUNCTION dom360.secure_database()
     RETURNS boolean
     LANGUAGE plpgsql
@@ -23,6 +24,6 @@ BEGIN
 END
 $$;
 
-ALTER FUNCTION dom360.secure_database() OWNER TO {{ owner_role | ident }};
+{% call privileges('dom360.secure_database()') -%}
 COMMENT ON FUNCTION dom360.secure_database() IS 'Re-applies the database-level privileges that CREATE DATABASE … TEMPLATE and pg_restore do not carry: no TEMPORARY for PUBLIC or the app role (granted to the owner and analytics roles). Called by every dom360db migrate; run by the database owner or a superuser. Returns true when the app role has no TEMPORARY left.';
-REVOKE ALL ON FUNCTION dom360.secure_database() FROM PUBLIC;
+{%- endcall %}

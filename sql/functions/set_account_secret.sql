@@ -1,3 +1,4 @@
+{% from "functions/_privileges.jinja" import privileges with context -%}
 CREATE OR REPLACE FUNCTION dom360.set_account_secret(p_name text, p_plaintext text, p_key text DEFAULT NULL)
     RETURNS void
     LANGUAGE plpgsql
@@ -31,7 +32,6 @@ BEGIN
 END
 $$;
 
-ALTER FUNCTION dom360.set_account_secret(text, text, text) OWNER TO {{ owner_role | ident }};
+{% call privileges('dom360.set_account_secret(text, text, text)', execute=[owner_role, app_role]) -%}
 COMMENT ON FUNCTION dom360.set_account_secret(text, text, text) IS 'Stores (encrypted with p_key, else app.encryption_key) or, with a NULL plaintext, removes a secret of the current tenant: p_name is agents_api_token, webhook_secret, or any account_vars column *_enc without the suffix.';
-REVOKE ALL ON FUNCTION dom360.set_account_secret(text, text, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION dom360.set_account_secret(text, text, text) TO {{ owner_role | ident }}, {{ app_role | ident }};
+{%- endcall %}

@@ -1,3 +1,4 @@
+{% from "functions/_privileges.jinja" import privileges with context -%}
 CREATE OR REPLACE FUNCTION dom360.set_conversation_stage(p_conversation_id uuid, p_stage text,
                                                          p_reached_at timestamptz DEFAULT NULL)
     RETURNS timestamptz
@@ -76,7 +77,6 @@ BEGIN
 END
 $$;
 
-ALTER FUNCTION dom360.set_conversation_stage(uuid, text, timestamptz) OWNER TO {{ owner_role | ident }};
+{% call privileges('dom360.set_conversation_stage(uuid, text, timestamptz)', execute=[app_role]) -%}
 COMMENT ON FUNCTION dom360.set_conversation_stage(uuid, text, timestamptz) IS 'Moves a conversation of the current tenant to a lead funnel stage (qualified, meeting_booked, won or lost) reached at p_reached_at (default now()); returns that time. Forward moves only (skipping allowed), lost from any open stage, nothing after won or lost; the current stage again is a no-op returning its time.';
-REVOKE ALL ON FUNCTION dom360.set_conversation_stage(uuid, text, timestamptz) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION dom360.set_conversation_stage(uuid, text, timestamptz) TO {{ app_role | ident }};
+{%- endcall %}

@@ -1,3 +1,4 @@
+{% from "functions/_privileges.jinja" import privileges with context -%}
 CREATE OR REPLACE FUNCTION dom360.set_tenant(p_tenant_id uuid)
     RETURNS void
     LANGUAGE plpgsql
@@ -33,7 +34,6 @@ BEGIN
 END
 $$;
 
-ALTER FUNCTION dom360.set_tenant(uuid) OWNER TO {{ owner_role | ident }};
+{% call privileges('dom360.set_tenant(uuid)', execute=[app_role, analytics_role]) -%}
 COMMENT ON FUNCTION dom360.set_tenant(uuid) IS 'Start of every backend transaction: BEGIN; SELECT dom360.set_tenant($1); … COMMIT. Transaction-scoped; raises for NULL, unknown or inactive tenants.';
-REVOKE ALL ON FUNCTION dom360.set_tenant(uuid) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION dom360.set_tenant(uuid) TO {{ app_role | ident }}, {{ analytics_role | ident }};
+{%- endcall %}

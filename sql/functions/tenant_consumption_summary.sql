@@ -1,3 +1,4 @@
+{% from "functions/_privileges.jinja" import privileges with context -%}
 CREATE OR REPLACE FUNCTION dom360.tenant_consumption_summary()
     RETURNS TABLE (month date, messages_count bigint, input_tokens bigint, output_tokens bigint,
                    total_tokens bigint, active_inboxes integer, refreshed_at timestamptz)
@@ -16,7 +17,6 @@ AS $$
      ORDER BY s.month
 $$;
 
-ALTER FUNCTION dom360.tenant_consumption_summary() OWNER TO {{ owner_role | ident }};
+{% call privileges('dom360.tenant_consumption_summary()', execute=[app_role]) -%}
 COMMENT ON FUNCTION dom360.tenant_consumption_summary() IS 'The current tenant''s monthly consumption from mv_tenant_consumption_summary (as of its last refresh).';
-REVOKE ALL ON FUNCTION dom360.tenant_consumption_summary() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION dom360.tenant_consumption_summary() TO {{ app_role | ident }};
+{%- endcall %}

@@ -1,3 +1,4 @@
+{% from "functions/_privileges.jinja" import privileges with context -%}
 CREATE OR REPLACE FUNCTION dom360.tenant_cost_daily(p_from date DEFAULT NULL, p_to date DEFAULT NULL)
     RETURNS TABLE (day date, inbox_id uuid, agent_type text, input_tokens bigint, output_tokens bigint,
                    currency text, input_price_per_1k numeric, output_price_per_1k numeric,
@@ -11,11 +12,8 @@ AS $$
    NULL: unbounded): cost computed now from the prices in force on each day. SECURITY DEFINER as
    tenant_usage_daily (forced row-level security keeps the owner on the transaction's tenant). */
 DECLARE
-    v_tenant uuid := dom360.current_tenant_id();
+    v_tenant uuid := dom360.require_tenant();  -- fails closed: 42501 when no tenant is set
 BEGIN
-    IF v_tenant IS NULL THEN
-        PERFORM dom360.raise_no_tenant();  -- fails closed: 42501, the one message (schema/0090)
-    END IF;
     RETURN QUERY
     SELECT c.day, c.inbox_id, c.agent_type, c.input_tokens, c.output_tokens, c.currency, c.input_price_per_1k,
            c.output_price_per_1k, c.input_cost, c.output_cost, c.cost
@@ -26,7 +24,6 @@ BEGIN
 END
 $$;
 
-ALTER FUNCTION dom360.tenant_cost_daily(date, date) OWNER TO {{ owner_role | ident }};
+{% call privileges('dom360.tenant_cost_daily(date, date)', execute=[app_role]) -%}
 COMMENT ON FUNCTION dom360.tenant_cost_daily(date, date) IS 'Cost of the current tenant per UTC day, inbox and agent type between p_from and p_to (inclusive; NULL = unbounded): tokens times the dom360.token_prices row in force that day, computed when called (NULL cost: no price in force). Raises when no tenant is set.';
-REVOKE ALL ON FUNCTION dom360.tenant_cost_daily(date, date) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION dom360.tenant_cost_daily(date, date) TO {{ app_role | ident }};
+{%- endcall %}

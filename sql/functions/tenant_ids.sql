@@ -1,3 +1,4 @@
+{% from "functions/_privileges.jinja" import privileges with context -%}
 CREATE OR REPLACE FUNCTION dom360.tenant_ids(p_after uuid DEFAULT NULL, p_limit integer DEFAULT NULL)
     RETURNS SETOF uuid
     LANGUAGE sql
@@ -18,7 +19,6 @@ AS $$
 $$;
 
 -- Owned by the read-only cross-tenant role (as mv_tenant_consumption_summary is, for the same reason).
-ALTER FUNCTION dom360.tenant_ids(uuid, integer) OWNER TO {{ analytics_role | ident }};
+{% call privileges('dom360.tenant_ids(uuid, integer)', execute=[owner_role], owner=analytics_role) -%}
 COMMENT ON FUNCTION dom360.tenant_ids(uuid, integer) IS 'Owner role and its members: every tenant id (any status) in order, after p_after, at most p_limit; for maintenance that visits each tenant in turn (rotate-key, purge_audit_log). SECURITY DEFINER as the analytics role, the one role that reads every tenant.';
-REVOKE ALL ON FUNCTION dom360.tenant_ids(uuid, integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION dom360.tenant_ids(uuid, integer) TO {{ owner_role | ident }};
+{%- endcall %}

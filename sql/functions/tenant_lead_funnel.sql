@@ -1,3 +1,4 @@
+{% from "functions/_privileges.jinja" import privileges with context -%}
 CREATE OR REPLACE FUNCTION dom360.tenant_lead_funnel(p_from date DEFAULT NULL, p_to date DEFAULT NULL)
     RETURNS TABLE (month date, stage text, stage_order integer, conversations bigint, rate_from_previous numeric,
                    rate_from_new numeric, median_hours_to_reach double precision)
@@ -9,11 +10,8 @@ AS $$
 /* The current tenant's rows of dom360.analytics_lead_funnel for the cohort months that overlap p_from ..
    p_to (inclusive; NULL: unbounded). SECURITY DEFINER as tenant_usage_daily. */
 DECLARE
-    v_tenant uuid := dom360.current_tenant_id();
+    v_tenant uuid := dom360.require_tenant();  -- fails closed: 42501 when no tenant is set
 BEGIN
-    IF v_tenant IS NULL THEN
-        PERFORM dom360.raise_no_tenant();  -- fails closed: 42501, the one message (schema/0090)
-    END IF;
     RETURN QUERY
     SELECT f.month, f.stage, f.stage_order, f.conversations, f.rate_from_previous, f.rate_from_new,
            f.median_hours_to_reach
@@ -24,7 +22,6 @@ BEGIN
 END
 $$;
 
-ALTER FUNCTION dom360.tenant_lead_funnel(date, date) OWNER TO {{ owner_role | ident }};
+{% call privileges('dom360.tenant_lead_funnel(date, date)', execute=[app_role]) -%}
 COMMENT ON FUNCTION dom360.tenant_lead_funnel(date, date) IS 'Lead conversion funnel of the current tenant per cohort month (months overlapping p_from .. p_to; NULL = unbounded): conversations that reached each stage, rates from the previous stage and from new, median hours to reach. Raises when no tenant is set.';
-REVOKE ALL ON FUNCTION dom360.tenant_lead_funnel(date, date) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION dom360.tenant_lead_funnel(date, date) TO {{ app_role | ident }};
+{%- endcall %}

@@ -1,3 +1,4 @@
+{% from "functions/_privileges.jinja" import privileges with context -%}
 CREATE OR REPLACE FUNCTION dom360.tenant_recent_messages(p_limit integer DEFAULT 10)
     RETURNS TABLE (message_id bigint, conversation_id uuid, inbox_id uuid, message_index integer, role text,
                    content text, total_tokens bigint, created_at timestamptz)
@@ -54,7 +55,6 @@ BEGIN
 END
 $$;
 
-ALTER FUNCTION dom360.tenant_recent_messages(integer) OWNER TO {{ owner_role | ident }};
+{% call privileges('dom360.tenant_recent_messages(integer)', execute=[app_role, analytics_role]) -%}
 COMMENT ON FUNCTION dom360.tenant_recent_messages(integer) IS 'The current tenant''s p_limit (at most 1000) newest messages across its conversations (created_at <= now()), newest first (for dashboards); reads the months newest first and stops when it has enough.';
-REVOKE ALL ON FUNCTION dom360.tenant_recent_messages(integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION dom360.tenant_recent_messages(integer) TO {{ app_role | ident }}, {{ analytics_role | ident }};
+{%- endcall %}

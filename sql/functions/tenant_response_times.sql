@@ -1,3 +1,4 @@
+{% from "functions/_privileges.jinja" import privileges with context -%}
 CREATE OR REPLACE FUNCTION dom360.tenant_response_times(p_from date DEFAULT NULL, p_to date DEFAULT NULL)
     RETURNS TABLE (day date, agent_type text, turns bigint, answered bigint, unanswered bigint,
                    p50_seconds double precision, p95_seconds double precision)
@@ -19,14 +20,11 @@ AS $$
    3. the open turns started in the range (the tenant's conversations).
    SECURITY DEFINER as tenant_usage_daily. */
 DECLARE
-    v_tenant uuid := dom360.current_tenant_id();
+    v_tenant uuid := dom360.require_tenant();  -- fails closed: 42501 when no tenant is set
     v_lo     timestamptz := COALESCE(p_from::timestamp AT TIME ZONE 'UTC', '-infinity'::timestamptz);
     v_hi     timestamptz := COALESCE((p_to + 1)::timestamp AT TIME ZONE 'UTC', 'infinity'::timestamptz);
     v_default text;
 BEGIN
-    IF v_tenant IS NULL THEN
-        PERFORM dom360.raise_no_tenant();  -- fails closed: 42501, the one message (schema/0090)
-    END IF;
     -- the tenant's default agent type, once (not joined per turn)
     SELECT a.default_agent_type INTO v_default FROM dom360.account_vars AS a WHERE a.tenant_id = v_tenant;
     RETURN QUERY
@@ -68,7 +66,6 @@ BEGIN
 END
 $$;
 
-ALTER FUNCTION dom360.tenant_response_times(date, date) OWNER TO {{ owner_role | ident }};
+{% call privileges('dom360.tenant_response_times(date, date)', execute=[app_role]) -%}
 COMMENT ON FUNCTION dom360.tenant_response_times(date, date) IS 'Agent response time of the current tenant per UTC day and agent type (turns started between p_from and p_to, inclusive; NULL = unbounded): turns, answered, unanswered, p50 and p95 seconds from a user message to the next assistant message. Raises when no tenant is set.';
-REVOKE ALL ON FUNCTION dom360.tenant_response_times(date, date) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION dom360.tenant_response_times(date, date) TO {{ app_role | ident }};
+{%- endcall %}

@@ -1,3 +1,4 @@
+{% from "functions/_privileges.jinja" import privileges with context -%}
 CREATE OR REPLACE FUNCTION dom360.tenant_tables()
     RETURNS TABLE (table_name text, load_order integer, tenant_column text, key_columns text[], columns text[],
                    generated_columns text[])
@@ -52,7 +53,6 @@ AS $$
      ORDER BY 2, 1
 $$;
 
-ALTER FUNCTION dom360.tenant_tables() OWNER TO {{ owner_role | ident }};
+{% call privileges('dom360.tenant_tables()', execute=[owner_role]) -%}
 COMMENT ON FUNCTION dom360.tenant_tables() IS 'The tables holding a tenant''s rows (dom360.tenants and every table with tenant_id), from the catalog, in load order (foreign keys and the references that hold by construction; audit_log last), with primary key, columns and generated columns. For dom360db tenant export, import and delete.';
-REVOKE ALL ON FUNCTION dom360.tenant_tables() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION dom360.tenant_tables() TO {{ owner_role | ident }};
+{%- endcall %}

@@ -1,3 +1,4 @@
+{% from "functions/_privileges.jinja" import privileges with context -%}
 CREATE OR REPLACE FUNCTION dom360.tenant_usage(p_from date DEFAULT NULL, p_to date DEFAULT NULL)
     RETURNS TABLE (inbox_id uuid, day date, messages_count bigint, input_tokens bigint, output_tokens bigint,
                    total_tokens bigint)
@@ -23,7 +24,6 @@ BEGIN
 END{% endif %}
 $$;
 
-ALTER FUNCTION dom360.tenant_usage(date, date) OWNER TO {{ owner_role | ident }};
+{% call privileges('dom360.tenant_usage(date, date)', execute=[app_role]) -%}
 COMMENT ON FUNCTION dom360.tenant_usage(date, date) IS 'The current tenant''s messages and tokens per inbox and UTC day between p_from and p_to (inclusive; NULL = unbounded), exact at every commit.';
-REVOKE ALL ON FUNCTION dom360.tenant_usage(date, date) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION dom360.tenant_usage(date, date) TO {{ app_role | ident }};
+{%- endcall %}

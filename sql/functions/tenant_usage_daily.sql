@@ -1,3 +1,4 @@
+{% from "functions/_privileges.jinja" import privileges with context -%}
 CREATE OR REPLACE FUNCTION dom360.tenant_usage_daily(p_from date DEFAULT NULL, p_to date DEFAULT NULL)
     RETURNS TABLE (day date, inbox_id uuid, agent_type text, messages_count bigint, input_tokens bigint,
                    output_tokens bigint, total_tokens bigint)
@@ -10,11 +11,8 @@ AS $$
    NULL: unbounded). SECURITY DEFINER so the app needs no grant on the view; row-level security is forced
    on the owner, so the view yields the transaction's tenant only, and no tenant is an error. */
 DECLARE
-    v_tenant uuid := dom360.current_tenant_id();
+    v_tenant uuid := dom360.require_tenant();  -- fails closed: 42501 when no tenant is set
 BEGIN
-    IF v_tenant IS NULL THEN
-        PERFORM dom360.raise_no_tenant();  -- fails closed: 42501, the one message (schema/0090)
-    END IF;
     RETURN QUERY
     SELECT u.day, u.inbox_id, u.agent_type, u.messages_count, u.input_tokens, u.output_tokens, u.total_tokens
       FROM dom360.analytics_usage_daily AS u
@@ -24,7 +22,6 @@ BEGIN
 END
 $$;
 
-ALTER FUNCTION dom360.tenant_usage_daily(date, date) OWNER TO {{ owner_role | ident }};
+{% call privileges('dom360.tenant_usage_daily(date, date)', execute=[app_role]) -%}
 COMMENT ON FUNCTION dom360.tenant_usage_daily(date, date) IS 'Token usage trends of the current tenant: messages and tokens per UTC day, inbox and agent type between p_from and p_to (inclusive; NULL = unbounded), exact at every commit. Raises when no tenant is set.';
-REVOKE ALL ON FUNCTION dom360.tenant_usage_daily(date, date) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION dom360.tenant_usage_daily(date, date) TO {{ app_role | ident }};
+{%- endcall %}

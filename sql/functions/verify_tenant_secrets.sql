@@ -1,3 +1,4 @@
+{% from "functions/_privileges.jinja" import privileges with context -%}
 CREATE OR REPLACE FUNCTION dom360.verify_tenant_secrets(p_key text)
     RETURNS TABLE (checked integer, failed text[])
     LANGUAGE plpgsql
@@ -36,7 +37,6 @@ BEGIN
 END
 $$;
 
-ALTER FUNCTION dom360.verify_tenant_secrets(text) OWNER TO {{ owner_role | ident }};
+{% call privileges('dom360.verify_tenant_secrets(text)', execute=[owner_role]) -%}
 COMMENT ON FUNCTION dom360.verify_tenant_secrets(text) IS 'Administrators (dom360db rotate-key --verify): how many secrets of the current tenant were checked, and the names of those that do not decrypt with p_key. Writes nothing.';
-REVOKE ALL ON FUNCTION dom360.verify_tenant_secrets(text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION dom360.verify_tenant_secrets(text) TO {{ owner_role | ident }};
+{%- endcall %}

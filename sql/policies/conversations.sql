@@ -7,4 +7,4 @@
     No DELETE: it would let the app LOCK the table in any mode, stalling every tenant's messages (every message
     updates its conversation); the app deletes through dom360.delete_conversation() (docs/security.md). -#}
 {% set app_columns = 'tenant_id, id, inbox_id, external_id, status, agent_type, created_at, updated_at, last_message_at, closed_at, first_message_at' -%}
-{{ tenant_table('conversations', 'SELECT, INSERT (' ~ app_columns ~ '), UPDATE (' ~ app_columns ~ ')') }}
+{{ tenant_table('conversations', 'SELECT, INSERT (' ~ app_columns ~ ')', update_columns=app_columns) }}

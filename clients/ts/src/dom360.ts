@@ -9,6 +9,140 @@ export type Json = string | number | boolean | null | Json[] | { [key: string]: 
 export type BigintMode = 'string' | 'bigint';
 export type Int8<M extends BigintMode> = M extends 'bigint' ? bigint : string;
 
+/** UTC days from p_from to p_to, inclusive; null or absent: unbounded. */
+export interface DateRange {
+  p_from?: string | null;
+  p_to?: string | null;
+}
+
+/** A row of chat_turn() (dom360db.client.rows.ChatTurnRow). */
+export interface ChatTurnRow<M extends BigintMode = 'string'> extends Message<M> {
+  conversation_id: string;
+}
+
+/** A row of tenant_cost_daily() (dom360db.client.rows.CostDaily). */
+export interface CostDaily<M extends BigintMode = 'string'> {
+  day: string;
+  inbox_id: string;
+  agent_type: string;
+  input_tokens: Int8<M>;
+  output_tokens: Int8<M>;
+  currency: string | null;
+  input_price_per_1k: string | null;
+  output_price_per_1k: string | null;
+  input_cost: string | null;
+  output_cost: string | null;
+  cost: string | null;
+}
+
+/** A row of forget_customer() (dom360db.client.rows.Forgotten). */
+export interface Forgotten<M extends BigintMode = 'string'> {
+  conversations: number;
+  messages: Int8<M>;
+}
+
+/** A row of tenant_lead_funnel() (dom360db.client.rows.FunnelStage). */
+export interface FunnelStage<M extends BigintMode = 'string'> {
+  month: string;
+  stage: string;
+  stage_order: number;
+  conversations: Int8<M>;
+  rate_from_previous: string | null;
+  rate_from_new: string | null;
+  median_hours_to_reach: number | null;
+}
+
+/** A row of recent_messages() (dom360db.client.rows.Message). */
+export interface Message<M extends BigintMode = 'string'> {
+  message_id: Int8<M>;
+  message_index: number;
+  role: string;
+  content: string;
+  input_tokens: number;
+  output_tokens: number;
+  total_tokens: Int8<M>;
+  tool_calls: Json | null;
+  metadata: Json | null;
+  request_id: string | null;
+  created_at: Date;
+}
+
+/** A row of tenant_consumption_summary() (dom360db.client.rows.MonthlyConsumption). */
+export interface MonthlyConsumption<M extends BigintMode = 'string'> {
+  month: string;
+  messages_count: Int8<M>;
+  input_tokens: Int8<M>;
+  output_tokens: Int8<M>;
+  total_tokens: Int8<M>;
+  active_inboxes: number;
+  refreshed_at: Date;
+}
+
+/** A row of tenant_response_times() (dom360db.client.rows.ResponseTimes). */
+export interface ResponseTimes<M extends BigintMode = 'string'> {
+  day: string;
+  agent_type: string;
+  turns: Int8<M>;
+  answered: Int8<M>;
+  unanswered: Int8<M>;
+  p50_seconds: number | null;
+  p95_seconds: number | null;
+}
+
+/** A row of append_message() (dom360db.client.rows.StoredMessage). */
+export interface StoredMessage<M extends BigintMode = 'string'> {
+  message_id: Int8<M>;
+  message_index: number;
+  created_at: Date;
+}
+
+/** A row of get_tenant_config() (dom360db.client.rows.TenantConfig). */
+export interface TenantConfig<M extends BigintMode = 'string'> {
+  tenant_id: string;
+  agents_endpoint_url: string;
+  agents_timeout_ms: number;
+  default_agent_type: string;
+  rag_enabled: boolean;
+  rag_top_k: number;
+  updated_at: Date;
+  agents_api_token: string | null;
+  webhook_secret: string | null;
+  secrets_present: string[];
+}
+
+/** A row of tenant_recent_messages() (dom360db.client.rows.TenantMessage). */
+export interface TenantMessage<M extends BigintMode = 'string'> {
+  message_id: Int8<M>;
+  conversation_id: string;
+  inbox_id: string;
+  message_index: number;
+  role: string;
+  content: string;
+  total_tokens: Int8<M>;
+  created_at: Date;
+}
+
+/** A row of tenant_usage() (dom360db.client.rows.Usage). */
+export interface Usage<M extends BigintMode = 'string'> {
+  inbox_id: string;
+  day: string;
+  messages_count: Int8<M>;
+  input_tokens: Int8<M>;
+  output_tokens: Int8<M>;
+  total_tokens: Int8<M>;
+}
+
+/** A row of tenant_usage_daily() (dom360db.client.rows.UsageDaily). */
+export interface UsageDaily<M extends BigintMode = 'string'> {
+  day: string;
+  inbox_id: string;
+  agent_type: string;
+  messages_count: Int8<M>;
+  input_tokens: Int8<M>;
+  output_tokens: Int8<M>;
+  total_tokens: Int8<M>;
+}
+
 /** date arrives as 'YYYY-MM-DD' (never a Date at local midnight), numeric as a string (exact),
  *  timestamptz as a Date. */
 export interface Dom360Functions<M extends BigintMode = 'string'> {
@@ -24,11 +158,7 @@ export interface Dom360Functions<M extends BigintMode = 'string'> {
       p_metadata?: Json | null;
       p_request_id?: string | null;
     };
-    Returns: {
-      message_id: Int8<M>;
-      message_index: number;
-      created_at: Date;
-    }[];
+    Returns: StoredMessage<M>[];
   };
   /** One chat turn in one statement (one round trip from drivers without pipelining): sets the tenant when the transaction has none (NULL: the transaction's tenant; another tenant than the transaction's raises 42501), gets or creates the open conversation of (inbox, external_id), appends the message (idempotent per p_request_id) and returns p_history_limit rows (1 to 1000), each with the conversation id: first the message of this request (a retried request id: the first call's), then the conversation's other newest messages, newest first. */
   chat_turn: {
@@ -46,20 +176,7 @@ export interface Dom360Functions<M extends BigintMode = 'string'> {
       p_agent_type?: "SDR" | "COPILOT" | null;
       p_history_limit?: number | null;
     };
-    Returns: {
-      conversation_id: string;
-      message_id: Int8<M>;
-      message_index: number;
-      role: string;
-      content: string;
-      input_tokens: number;
-      output_tokens: number;
-      total_tokens: Int8<M>;
-      tool_calls: Json | null;
-      metadata: Json | null;
-      request_id: string | null;
-      created_at: Date;
-    }[];
+    Returns: ChatTurnRow<M>[];
   };
   /** The tenant of the current transaction (setting app.tenant_id), NULL when none is set; raises on a malformed value. Row-level security compares every tenant row with it. */
   current_tenant_id: {
@@ -151,10 +268,7 @@ export interface Dom360Functions<M extends BigintMode = 'string'> {
     Args: {
       p_external_id: string;
     };
-    Returns: {
-      conversations: number;
-      messages: Int8<M>;
-    }[];
+    Returns: Forgotten<M>[];
   };
   /** The open conversation of (current tenant, inbox, external customer id), created when none; concurrent callers get the same id. Raises for an inbox that is not the tenant's. */
   get_or_create_conversation: {
@@ -168,18 +282,7 @@ export interface Dom360Functions<M extends BigintMode = 'string'> {
   /** The current tenant's agent configuration from account_vars (endpoint, timeout, default agent type, RAG options), then its secrets: agents_api_token and webhook_secret decrypted when app.encryption_key is set in the transaction (else NULL), and secrets_present, the names of the secrets it has. */
   get_tenant_config: {
     Args: Record<string, never>;
-    Returns: {
-      tenant_id: string;
-      agents_endpoint_url: string;
-      agents_timeout_ms: number;
-      default_agent_type: string;
-      rag_enabled: boolean;
-      rag_top_k: number;
-      updated_at: Date;
-      agents_api_token: string | null;
-      webhook_secret: string | null;
-      secrets_present: string[];
-    }[];
+    Returns: TenantConfig<M>[];
   };
   /** The newest p_limit (at most 1000) messages of a conversation of the current tenant, newest first; scans only the partitions between its first and last message. */
   recent_messages: {
@@ -187,19 +290,7 @@ export interface Dom360Functions<M extends BigintMode = 'string'> {
       p_conversation_id: string;
       p_limit?: number | null;
     };
-    Returns: {
-      message_id: Int8<M>;
-      message_index: number;
-      role: string;
-      content: string;
-      input_tokens: number;
-      output_tokens: number;
-      total_tokens: Int8<M>;
-      tool_calls: Json | null;
-      metadata: Json | null;
-      request_id: string | null;
-      created_at: Date;
-    }[];
+    Returns: Message<M>[];
   };
   /** Stores (encrypted with p_key, else app.encryption_key) or, with a NULL plaintext, removes a secret of the current tenant: p_name is agents_api_token, webhook_secret, or any account_vars column *_enc without the suffix. */
   set_account_secret: {
@@ -229,114 +320,39 @@ export interface Dom360Functions<M extends BigintMode = 'string'> {
   /** The current tenant's monthly consumption from mv_tenant_consumption_summary (as of its last refresh). */
   tenant_consumption_summary: {
     Args: Record<string, never>;
-    Returns: {
-      month: string;
-      messages_count: Int8<M>;
-      input_tokens: Int8<M>;
-      output_tokens: Int8<M>;
-      total_tokens: Int8<M>;
-      active_inboxes: number;
-      refreshed_at: Date;
-    }[];
+    Returns: MonthlyConsumption<M>[];
   };
   /** Cost of the current tenant per UTC day, inbox and agent type between p_from and p_to (inclusive; NULL = unbounded): tokens times the dom360.token_prices row in force that day, computed when called (NULL cost: no price in force). Raises when no tenant is set. */
   tenant_cost_daily: {
-    Args: {
-      p_from?: string | null;
-      p_to?: string | null;
-    };
-    Returns: {
-      day: string;
-      inbox_id: string;
-      agent_type: string;
-      input_tokens: Int8<M>;
-      output_tokens: Int8<M>;
-      currency: string | null;
-      input_price_per_1k: string | null;
-      output_price_per_1k: string | null;
-      input_cost: string | null;
-      output_cost: string | null;
-      cost: string | null;
-    }[];
+    Args: DateRange;
+    Returns: CostDaily<M>[];
   };
   /** Lead conversion funnel of the current tenant per cohort month (months overlapping p_from .. p_to; NULL = unbounded): conversations that reached each stage, rates from the previous stage and from new, median hours to reach. Raises when no tenant is set. */
   tenant_lead_funnel: {
-    Args: {
-      p_from?: string | null;
-      p_to?: string | null;
-    };
-    Returns: {
-      month: string;
-      stage: string;
-      stage_order: number;
-      conversations: Int8<M>;
-      rate_from_previous: string | null;
-      rate_from_new: string | null;
-      median_hours_to_reach: number | null;
-    }[];
+    Args: DateRange;
+    Returns: FunnelStage<M>[];
   };
   /** The current tenant's p_limit (at most 1000) newest messages across its conversations (created_at <= now()), newest first (for dashboards); reads the months newest first and stops when it has enough. */
   tenant_recent_messages: {
     Args: {
       p_limit?: number | null;
     };
-    Returns: {
-      message_id: Int8<M>;
-      conversation_id: string;
-      inbox_id: string;
-      message_index: number;
-      role: string;
-      content: string;
-      total_tokens: Int8<M>;
-      created_at: Date;
-    }[];
+    Returns: TenantMessage<M>[];
   };
   /** Agent response time of the current tenant per UTC day and agent type (turns started between p_from and p_to, inclusive; NULL = unbounded): turns, answered, unanswered, p50 and p95 seconds from a user message to the next assistant message. Raises when no tenant is set. */
   tenant_response_times: {
-    Args: {
-      p_from?: string | null;
-      p_to?: string | null;
-    };
-    Returns: {
-      day: string;
-      agent_type: string;
-      turns: Int8<M>;
-      answered: Int8<M>;
-      unanswered: Int8<M>;
-      p50_seconds: number | null;
-      p95_seconds: number | null;
-    }[];
+    Args: DateRange;
+    Returns: ResponseTimes<M>[];
   };
   /** The current tenant's messages and tokens per inbox and UTC day between p_from and p_to (inclusive; NULL = unbounded), exact at every commit. */
   tenant_usage: {
-    Args: {
-      p_from?: string | null;
-      p_to?: string | null;
-    };
-    Returns: {
-      inbox_id: string;
-      day: string;
-      messages_count: Int8<M>;
-      input_tokens: Int8<M>;
-      output_tokens: Int8<M>;
-      total_tokens: Int8<M>;
-    }[];
+    Args: DateRange;
+    Returns: Usage<M>[];
   };
   /** Token usage trends of the current tenant: messages and tokens per UTC day, inbox and agent type between p_from and p_to (inclusive; NULL = unbounded), exact at every commit. Raises when no tenant is set. */
   tenant_usage_daily: {
-    Args: {
-      p_from?: string | null;
-      p_to?: string | null;
-    };
-    Returns: {
-      day: string;
-      inbox_id: string;
-      agent_type: string;
-      messages_count: Int8<M>;
-      input_tokens: Int8<M>;
-      output_tokens: Int8<M>;
-      total_tokens: Int8<M>;
-    }[];
+    Args: DateRange;
+    Returns: UsageDaily<M>[];
   };
 }
 
