@@ -12,7 +12,7 @@ from psycopg import sql
 
 from bench.common import APP_LOGIN, BENCH_DIR, DB_NAME, PARAMS, SCHEMA, SEED_SCHEMA, connect, progress, q, run_steps
 from bench.report import Report
-from bench.scenarios import RunArgs
+from bench.scenarios import RunArgs, tag_prefix
 from dom360db.logins import ensure_login
 
 LOAD_CHUNK_ROWS = 500_000
@@ -123,6 +123,36 @@ def run_checks(report: Report, admin: psycopg.Connection[Any], when: str) -> Non
         (when, "message_requests: one per message stored with a request id, each pointing at its message",
          "OK" if ok else "MISMATCH",
          f"{requests} requests, {user_with_id} messages with a request id, {orphans} orphans")
+    )
+
+
+def check_writes(report: Report, admin: psycopg.Connection[Any], args: RunArgs, run_id: str) -> None:
+    """Rows each write scenario stored against the transactions pgbench counted; the seed design's counters."""
+    a_rows = admin.execute(q("checks.twin_tagged_rows"), {"p": tag_prefix("a", run_id)}).fetchone()[0]  # type: ignore[index]
+    report.runs["a"].rows_written = int(a_rows)
+    for k in ("b", "c"):
+        report.runs[k].rows_written = int(
+            admin.execute(q("checks.tagged_rows"), {"p": tag_prefix(k, run_id)}).fetchone()[0]  # type: ignore[index]
+        )
+    for k in ("a", "b", "c"):
+        r = report.runs[k]
+        report.checks.append(
+            (f"after ({k})", "rows stored = transactions pgbench counted (it may miss the last in-flight "
+             "ones)", "OK" if r.rows_written is not None and 0 <= r.rows_written - r.processed <= args.clients
+             else "MISMATCH", f"{r.rows_written} rows, {r.processed} transactions")
+        )
+    seed_bad_conv, seed_bad_cons, seed_rows, seed_counters = admin.execute(q("checks.seed")).fetchone()  # type: ignore[misc]
+    seed_txns = report.runs["sb"].processed + report.runs["sc"].processed
+    report.checks.append(
+        ("after (sb), (sc)", "seed's design: message_count and gapless indexes = its messages; its one "
+         "consumption row per (tenant, inbox, UTC day) = sums over its messages",
+         "OK" if seed_bad_conv == 0 and seed_bad_cons == 0 else "MISMATCH",
+         f"{seed_bad_conv} conversations and {seed_bad_cons} of {seed_counters} counter rows mismatched")
+    )
+    report.checks.append(
+        ("after (sb), (sc)", "seed's design: rows stored = transactions pgbench counted",
+         "OK" if 0 <= seed_rows - seed_txns <= 2 * args.clients * args.rounds else "MISMATCH",
+         f"{seed_rows} rows, {seed_txns} transactions")
     )
 
 

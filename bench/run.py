@@ -38,7 +38,7 @@ from bench.common import (
 from bench.cpu import local_postmaster
 from bench.reads import sample_reads, turn_breakdown
 from bench.report import Report, phase, render, schema_version, write_results
-from bench.scenarios import RunArgs, Scenario, rounds, tag_prefix
+from bench.scenarios import RunArgs, Scenario, rounds
 from dom360db import migrate, sqlfiles
 from dom360db.errors import Dom360Error
 
@@ -111,33 +111,7 @@ def run_all(args: RunArgs, report: Report, admin_dsn: str) -> None:
             with phase(report, "writes (a), (b), (c), (sb), (sc)"):
                 report.runs.update(rounds(scenarios, args=args, admin=admin, bench_dsn=bench_dsn, app_dsn=app_dsn,
                                           logdir=logdir, run_id=run_id, postmaster=postmaster))
-            a_rows = admin.execute(
-                q("checks.twin_tagged_rows"), {"p": tag_prefix("a", run_id)}).fetchone()[0]  # type: ignore[index]
-            report.runs["a"].rows_written = int(a_rows)
-            for k in ("b", "c"):
-                report.runs[k].rows_written = int(
-                    admin.execute(q("checks.tagged_rows"), {"p": tag_prefix(k, run_id)}).fetchone()[0]  # type: ignore[index]
-                )
-            for k in ("a", "b", "c"):
-                r = report.runs[k]
-                report.checks.append(
-                    (f"after ({k})", "rows stored = transactions pgbench counted (it may miss the last in-flight "
-                     "ones)", "OK" if r.rows_written is not None and 0 <= r.rows_written - r.processed <= args.clients
-                     else "MISMATCH", f"{r.rows_written} rows, {r.processed} transactions")
-                )
-            seed_bad_conv, seed_bad_cons, seed_rows, seed_counters = admin.execute(q("checks.seed")).fetchone()  # type: ignore[misc]
-            seed_txns = report.runs["sb"].processed + report.runs["sc"].processed
-            report.checks.append(
-                ("after (sb), (sc)", "seed's design: message_count and gapless indexes = its messages; its one "
-                 "consumption row per (tenant, inbox, UTC day) = sums over its messages",
-                 "OK" if seed_bad_conv == 0 and seed_bad_cons == 0 else "MISMATCH",
-                 f"{seed_bad_conv} conversations and {seed_bad_cons} of {seed_counters} counter rows mismatched")
-            )
-            report.checks.append(
-                ("after (sb), (sc)", "seed's design: rows stored = transactions pgbench counted",
-                 "OK" if 0 <= seed_rows - seed_txns <= 2 * args.clients * args.rounds else "MISMATCH",
-                 f"{seed_rows} rows, {seed_txns} transactions")
-            )
+            prepare.check_writes(report, admin, args, run_id)
             with phase(report, "chat turn breakdown (auto_explain)"):
                 turn_breakdown(report, args, bench_dsn, app_dsn, run_id, hot_base)
             with phase(report, "checks after the writes"):
