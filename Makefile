@@ -55,8 +55,8 @@ sql-api: migrate
 	$(DOM) gen docs -o docs/sql-api.md
 
 bench: install
-	$(PY) bench/run.py
-	$(PY) bench/analytics.py
+	$(PY) -m bench.run
+	$(PY) -m bench.analytics
 
 bench-citus: install  # DATABASE_URL = a superuser on a Citus coordinator (docs/citus.md)
 	$(PY) bench/citus.py

@@ -25,8 +25,10 @@ from pathlib import Path
 import psycopg
 from psycopg import conninfo, sql
 
+from dom360db.logins import ensure_login
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from support import CitusServer, Server, migrate_database, set_login_timeouts, with_db  # noqa: E402
+from support import CitusServer, Server, migrate_database, with_db  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 LOGIN = "dom360_bench_app"
@@ -39,9 +41,7 @@ def log(msg: str) -> None:
 def prepare(dsn: str, tenants: int) -> None:
     migrate_database(dsn)
     with psycopg.connect(dsn, autocommit=True) as c:
-        if not c.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [LOGIN]).fetchone():
-            c.execute(sql.SQL("CREATE ROLE {} LOGIN IN ROLE dom360_app").format(sql.Identifier(LOGIN)))
-            set_login_timeouts(c, LOGIN)
+        ensure_login(c, LOGIN, "dom360_app")
         c.execute("CREATE SCHEMA IF NOT EXISTS dom360_bench")
         c.execute("CREATE TABLE dom360_bench.targets (n integer PRIMARY KEY, tenant_id uuid, inbox_id uuid)")
         c.execute(sql.SQL("GRANT USAGE ON SCHEMA dom360_bench TO {}").format(sql.Identifier(LOGIN)))

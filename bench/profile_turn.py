@@ -3,8 +3,8 @@
 on a small cluster of its own, one experiment per variant of the SQL (bench/README.md, "Where the chat turn's server
 time goes").
 
-    .venv/bin/python bench/profile_turn.py                 # about 5 minutes; needs valgrind (callgrind_annotate)
-    .venv/bin/python bench/profile_turn.py --turns 400     # more turns per experiment
+    .venv/bin/python -m bench.profile_turn                 # about 5 minutes; needs valgrind (callgrind_annotate)
+    .venv/bin/python -m bench.profile_turn --turns 400     # more turns per experiment
 
 Instruction counts do not depend on what else the machine is doing (unlike TPS and CPU seconds on a shared
 machine), so one run is enough and small differences are real. They count user-space work only: the round trips
@@ -35,17 +35,17 @@ from pathlib import Path
 from typing import Any
 
 import click
+from psycopg import conninfo
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import run as bench  # noqa: E402  (bench/run.py: its setup SQL, twin and seed schema)
-
-from dom360db import migrate, sqlfiles  # noqa: E402
-from dom360db.embedded import EmbeddedServer  # noqa: E402
-from dom360db.report import table  # noqa: E402
+from bench import common, prepare
+from bench.reads import TURN_CONTENT
+from dom360db import migrate, sqlfiles
+from dom360db.embedded import EmbeddedServer
+from dom360db.report import table
 
 DB = "dom360_profile"
-TEXT = bench.TURN_CONTENT
-TARGETS = f"{bench.SCHEMA}.targets"
+TEXT = TURN_CONTENT
+TARGETS = f"{common.SCHEMA}.targets"
 PREPARE = [
     f"PREPARE st(int) AS SELECT dom360.set_tenant((SELECT t.tenant_id FROM {TARGETS} AS t WHERE t.n = $1))",
     f"PREPARE sc(int) AS SELECT set_config('app.tenant_id', (SELECT t.tenant_id FROM {TARGETS} AS t WHERE t.n = $1)::text,"
@@ -57,11 +57,11 @@ PREPARE = [
     f"PREPARE pl(int, int, int) AS INSERT INTO dom360.messages (conversation_id, role, content, input_tokens, output_tokens)"
     f" VALUES ((SELECT t.conversation_id FROM {TARGETS} AS t WHERE t.n = $1), 'user', '{TEXT}', $2, $3)"
     " RETURNING id, message_index, created_at",
-    f"PREPARE bare(int, int, int, int, text) AS INSERT INTO {bench.SCHEMA}.messages AS m (tenant_id, conversation_id,"
+    f"PREPARE bare(int, int, int, int, text) AS INSERT INTO {common.SCHEMA}.messages AS m (tenant_id, conversation_id,"
     " inbox_id, message_index, role, content, input_tokens, output_tokens, tool_calls, metadata, request_id)"
     f" SELECT t.tenant_id, t.conversation_id, t.inbox_id, $2, 'user', '{TEXT}', $3, $4, NULL, NULL, $5"
     f" FROM {TARGETS} AS t WHERE t.n = $1 RETURNING m.id, m.message_index, m.created_at",
-    f"PREPARE seed(int, int, int) AS INSERT INTO {bench.SEED_SCHEMA}.messages AS m (conversation_id, role, content,"
+    f"PREPARE seed(int, int, int) AS INSERT INTO {common.SEED_SCHEMA}.messages AS m (conversation_id, role, content,"
     f" input_tokens, output_tokens, tool_calls, metadata) VALUES ((SELECT t.conversation_id FROM {TARGETS} AS t"
     f" WHERE t.n = $1), 'user', '{TEXT}', $2, $3, NULL, NULL) RETURNING m.id, m.message_index, m.created_at",
 ]
@@ -104,7 +104,7 @@ def script(exp: Experiment, turns: int, targets: int) -> str:
     rng = random.Random(11)
     stmts = [*exp.sql, *PREPARE]
     if exp.kind != "a":
-        stmts.append(f"SET ROLE {bench.APP_LOGIN}")
+        stmts.append(f"SET ROLE {common.APP_LOGIN}")
     for i in range(turns):
         stmts += turn(exp.kind, rng, i, targets)
     # postgres --single -j: a statement ends with a semicolon and an empty line, so no empty line inside one
@@ -148,8 +148,8 @@ RLS_TABLES = ("messages", "message_requests", "conversations", "consumption_inbo
 
 
 def experiments(trigger_fn: str) -> list[Experiment]:
-    grants = [f"GRANT SELECT, INSERT, UPDATE ON dom360.consumption_inbox_daily_stripes TO {bench.PARAMS['app_role']}",
-              f"GRANT UPDATE ON dom360.conversations TO {bench.PARAMS['app_role']}"]
+    grants = [f"GRANT SELECT, INSERT, UPDATE ON dom360.consumption_inbox_daily_stripes TO {common.PARAMS['app_role']}",
+              f"GRANT UPDATE ON dom360.conversations TO {common.PARAMS['app_role']}"]
     out = [
         Experiment("(b) chat turn: set_tenant + append_message with a request id", "b", []),
         Experiment("question and answer: set_tenant + append_message user + assistant (one transaction)", "qa", []),
@@ -171,7 +171,7 @@ def experiments(trigger_fn: str) -> list[Experiment]:
         Experiment("no CHECK constraint on message_requests", "b", [drop_checks("dom360.message_requests")]),
         # issue #16 (docs/security.md): what the hardening against a hostile app login changed on the chat path
         Experiment("INSERT on messages granted on the table, not per column (before #16)", "b",
-                   [f"GRANT INSERT ON dom360.messages TO {bench.PARAMS['app_role']}"]),
+                   [f"GRANT INSERT ON dom360.messages TO {common.PARAMS['app_role']}"]),
         Experiment("current_tenant_id() with a bare ::uuid (before #16)", "b",
                    ["CREATE OR REPLACE FUNCTION dom360.current_tenant_id() RETURNS uuid LANGUAGE sql STABLE PARALLEL SAFE "
                     "AS $$ SELECT NULLIF(pg_catalog.current_setting('app.tenant_id', true), '')::uuid $$"]),
@@ -226,22 +226,19 @@ def prepare_cluster(home: Path, tmp: Path, progress: Callable[[str], None]) -> t
     """A small cluster of its own: migrated database, the bench's tenants, twin and seed; stopped."""
     server = EmbeddedServer(home, progress=progress)
     info = server.up(dbname="postgres")
-    dsn = bench.with_params(info.dsn, dbname=DB)
+    dsn = conninfo.make_conninfo(info.dsn, dbname=DB)
     try:
-        with bench.connect(info.dsn) as root:
+        with common.connect(info.dsn) as root:
             root.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
             root.execute(f"CREATE DATABASE {DB}")
-        migrate.migrate(dsn, sqlfiles.load(bench.PARAMS), months_ahead=bench.PARAMS["months_ahead"],
+        migrate.migrate(dsn, sqlfiles.load(common.PARAMS), months_ahead=common.PARAMS["months_ahead"],
                         progress=lambda s: None)
-        with bench.connect(dsn) as admin:
-            bench.ensure_login(admin, "unused-no-network")
-            setup = {"tenants": 1000, "per_tenant": 4, "hot_base": 4000, "clients": 8}
-            with admin.transaction():
-                for stmt in bench.SETUP_SQL:
-                    admin.execute(stmt, setup if "%(" in stmt else None)
-            bench.create_twin(admin)
-            bench.create_seed(admin)
-            bench.grant_lookups(admin)
+        with common.connect(dsn) as admin:
+            prepare.create_login(admin, "unused-no-network")
+            prepare.create_tenants(admin, 1000, 4, 8)
+            prepare.create_twin(admin)
+            prepare.create_seed(admin)
+            prepare.grant_lookups(admin)
             trigger_fn = admin.execute("SELECT pg_get_functiondef('dom360.messages_before_insert'::regproc)").fetchone()[0]  # type: ignore[index]
             admin.execute("CHECKPOINT")
     finally:
@@ -256,7 +253,7 @@ def prepare_cluster(home: Path, tmp: Path, progress: Callable[[str], None]) -> t
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
-@click.option("--home", type=click.Path(path_type=Path), default=bench.REPO_DIR / ".dom360db" / "profile",
+@click.option("--home", type=click.Path(path_type=Path), default=common.REPO_DIR / ".dom360db" / "profile",
               show_default=True, help="Home of the embedded server used (its own cluster, not the bench's).")
 @click.option("--turns", type=click.IntRange(10), default=200, show_default=True)
 @click.option("--warmup", type=click.IntRange(1), default=40, show_default=True)
@@ -268,17 +265,17 @@ def main(home: Path, turns: int, warmup: int, only: str | None) -> None:
     with tempfile.TemporaryDirectory(prefix="dom360-profile-") as tmpname:
         tmp = Path(tmpname)
         os.chmod(tmp, 0o755)
-        cluster, trigger_fn, targets = prepare_cluster(home.resolve(), tmp, bench.progress)
+        cluster, trigger_fn, targets = prepare_cluster(home.resolve(), tmp, common.progress)
         rows, base, funcs = [], None, {}
         for exp in experiments(trigger_fn):
             if only and base is not None and only not in exp.name:
                 continue
-            bench.progress(f"callgrind: {exp.name}")
+            common.progress(f"callgrind: {exp.name}")
             try:
                 short, _ = callgrind(cluster, tmp / "short", exp, warmup, targets)
                 long, out = callgrind(cluster, tmp / "long", exp, warmup + turns, targets)
             except click.ClickException as e:  # a variant the schema refuses (reported, not fatal)
-                bench.progress(f"  failed: {e.message}")
+                common.progress(f"  failed: {e.message}")
                 rows.append([exp.name, "failed", "-", "-"])
                 continue
             per = (long - short) / turns

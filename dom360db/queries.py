@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
 from psycopg import sql
 
@@ -33,19 +34,21 @@ def _description(body: str) -> str:
     return first[2:].strip() if first.startswith("--") else ""
 
 
+def parse_file(path: Path) -> dict[str, Query]:
+    """Every query of one file of named queries, by name, in file order (bench/sql/ has files of this form too)."""
+    parts = _HEADER.split(path.read_text(encoding="utf-8"))
+    queries: dict[str, Query] = {}
+    for name, body in zip(parts[1::2], parts[2::2], strict=True):
+        if name in queries:
+            raise KeyError(f"{path.parent.name}/{path.name}: query {name} is defined twice")
+        queries[name] = Query(path.stem, name, _description(body), body.strip())
+    return queries
+
+
 @cache
 def registry() -> dict[str, dict[str, Query]]:
     """Every query of every file, by module then name, in file order."""
-    modules: dict[str, dict[str, Query]] = {}
-    for path in sorted((sql_root() / QUERIES_DIR).glob("*.sql")):
-        parts = _HEADER.split(path.read_text(encoding="utf-8"))
-        queries: dict[str, Query] = {}
-        for name, body in zip(parts[1::2], parts[2::2], strict=True):
-            if name in queries:
-                raise KeyError(f"{QUERIES_DIR}/{path.name}: query {name} is defined twice")
-            queries[name] = Query(path.stem, name, _description(body), body.strip())
-        modules[path.stem] = queries
-    return modules
+    return {path.stem: parse_file(path) for path in sorted((sql_root() / QUERIES_DIR).glob("*.sql"))}
 
 
 def named_queries(module: str) -> dict[str, str]:

@@ -19,6 +19,7 @@ from psycopg import conninfo, sql
 
 from dom360db import citus, config, migrate, sqlfiles
 from dom360db.connect import scalar
+from dom360db.logins import ensure_login
 
 #: Test login roles (cluster-wide), members of the product's group roles.
 APP_LOGIN = "dom360_test_app"
@@ -47,12 +48,6 @@ def with_db(dsn: str, dbname: str, **overrides: str) -> str:
     return conninfo.make_conninfo(**params)
 
 
-def set_login_timeouts(conn: psycopg.Connection, login: str) -> None:
-    """What docs/security.md recommends for app logins (doctor: app_login_timeouts)."""
-    for setting in ("idle_in_transaction_session_timeout", "statement_timeout"):
-        conn.execute(sql.SQL("ALTER ROLE {} SET {} = '5min'").format(sql.Identifier(login), sql.Identifier(setting)))
-
-
 @dataclass(frozen=True)
 class Server:
     """A PostgreSQL server under test, reached as a superuser through `admin_dsn`."""
@@ -60,13 +55,13 @@ class Server:
     backend: str
     admin_dsn: str
 
+    def admin(self) -> psycopg.Connection:
+        return psycopg.connect(self.admin_dsn, autocommit=True)
+
     @property
     def version(self) -> int:
         with psycopg.connect(self.admin_dsn) as c:
             return int(scalar(c, "SHOW server_version_num")) // 10000
-
-    def admin(self) -> psycopg.Connection:
-        return psycopg.connect(self.admin_dsn, autocommit=True)
 
     def create_database(self, name: str, template: str | None = None) -> None:
         with self.admin() as c:
@@ -93,11 +88,7 @@ class Server:
         """Login roles for the tests, granted the product's group roles (idempotent)."""
         with self.admin() as c:
             for login, group in ((APP_LOGIN, "dom360_app"), (ANALYTICS_LOGIN, "dom360_analytics")):
-                exists = c.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [login]).fetchone()
-                stmt = sql.SQL("ALTER ROLE {} LOGIN PASSWORD {}" if exists else "CREATE ROLE {} LOGIN PASSWORD {}")
-                c.execute(stmt.format(sql.Identifier(login), sql.Literal(LOGIN_PASSWORD)))
-                c.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(group), sql.Identifier(login)))
-                set_login_timeouts(c, login)
+                ensure_login(c, login, group, LOGIN_PASSWORD)
 
 
 @dataclass(frozen=True)
