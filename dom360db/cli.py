@@ -405,11 +405,12 @@ def maintain_cmd(dsn: str | None, home: Path | None, config_path: Path | None, d
 
     ctx = Context(dsn, home, config_path, defines)
     ahead = ctx.params["months_ahead"] if months_ahead is None else months_ahead
+    files = ctx.target_files()  # first: it sets `citus` in ctx.params (doctor then skips the snapshot comparison)
     with (runlock.held(ctx.dsn, maintain.LOCK_TABLE, wait_s=wait_s, application_name="dom360db maintain (lock)",
                        what="dom360db maintain",
                        waiting=lambda h: _progress("waiting for another maintain to finish" + (f" ({h})" if h else ""))),
           connect(ctx.dsn, application_name="dom360db maintain") as conn):
-        done = maintain.run(conn, ctx.params, ctx.target_files(), months_ahead=ahead, lock_timeout_ms=lock_timeout_ms,
+        done = maintain.run(conn, ctx.params, files, months_ahead=ahead, lock_timeout_ms=lock_timeout_ms,
                             attempts=attempts, report=_progress)
     p = done.partitions
     click.echo(table(["step", "result"], [
