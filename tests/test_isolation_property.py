@@ -417,6 +417,8 @@ class World:
     def op_move(self, op: Op, tenant: uuid.UUID | None, other: uuid.UUID) -> None:
         where, params, affected = self.where(op, tenant, other)
         stmt = sql.SQL("UPDATE {} AS t SET tenant_id = %s{}{}").format(table_ident(op.table), where, returning(op))
+        if self.db.server.backend == "citus":  # Citus refuses any change of the distribution column, rows or not
+            return self.refused(op, tenant, (errors.FeatureNotSupported,), stmt, [other, *params])
         if affected:
             return self.refused(op, tenant, (errors.InsufficientPrivilege,), stmt, [other, *params])
         assert self.run(op, tenant, stmt, [other, *params]) == ([], 0)
