@@ -206,6 +206,8 @@ def test_recent_messages_newest_first_with_limit(db: Database, acme: Tenant) -> 
     assert rows == [(5, "m4"), (4, "m3"), (3, "m2")]
 
 
+@pytest.mark.single_server("a plan filtered by current_tenant_id(): on Citus that is no shard key and the scans run on "
+                            "a worker (the chat path's one-shard routing is tests/test_citus.py's)")
 def test_recent_messages_scans_only_the_conversations_partitions(db: Database, acme: Tenant) -> None:
     in_tenant(db, acme.id, "SELECT * FROM dom360.append_message(%s, 'user', 'hi')", [acme.conversation])
     with db.app() as c, c.transaction():

@@ -203,8 +203,9 @@ def test_partitions_created_ahead_have_the_same_isolation(db: Database, acme: Te
     far = month_start(9) + timedelta(days=3)
     insert_at(db, acme, far, "acme far")
     insert_at(db, other, far, "globex far")
+    params = citus.with_citus(config.DEFAULTS, db.admin_dsn)
     with db.admin() as c:
-        assert doctor.run(c, config.DEFAULTS, sqlfiles.load(dict(config.DEFAULTS))) == []
+        assert doctor.run(c, params, sqlfiles.load(params)) == []
         part = f"dom360.messages_{far:%Y_%m}"
         assert c.execute("SELECT relrowsecurity AND relforcerowsecurity, relowner::regrole::text FROM pg_class"
                          " WHERE oid = %s::regclass", [part]).fetchone() == (True, "dom360_owner")
@@ -290,6 +291,8 @@ def test_bad_table_and_month_are_one_line_errors(db: Database) -> None:
         c.execute("SELECT dom360.month_partition_ddl('dom360.messages', 'infinity')")
 
 
+@pytest.mark.single_server("auto_explain on the server that scans: on Citus the partitions are scanned on a worker, "
+                            "whose plans the coordinator's session does not see")
 def test_tenant_recent_messages_reads_few_partitions_and_still_finds_old_and_parked_rows(db: Database, acme: Tenant) -> None:
     """The default partition must not turn the tenant's last-messages read into a scan of every month: with
     enough recent messages only the months that always exist are read; with fewer, older months, parked rows
