@@ -306,7 +306,9 @@ def test_conversation_with_messages_cannot_be_deleted_rekeyed_or_renumbered(db: 
         ("UPDATE dom360.conversations SET inbox_id = %s WHERE id = %s", [other_inbox, acme.conversation],
          errors.ForeignKeyViolation),
         ("UPDATE dom360.conversations SET id = gen_random_uuid() WHERE id = %s", [acme.conversation],
-         errors.ForeignKeyViolation),
+         # on Citus refused before it runs: "functions used in UPDATE queries on distributed tables must not be VOLATILE"
+         (errors.ForeignKeyViolation, errors.FeatureNotSupported) if db.server.backend == "citus"
+         else errors.ForeignKeyViolation),
         ("UPDATE dom360.conversations SET message_count = 0 WHERE id = %s", [acme.conversation],
          errors.InsufficientPrivilege),
         ("UPDATE dom360.conversations SET message_count = message_count + 1 WHERE id = %s", [acme.conversation],
