@@ -161,11 +161,12 @@ def maintain_cmd(ctx: Context, months_ahead: int | None, lock_timeout_ms: int, a
     from dom360db import maintain, runlock
 
     ahead = ctx.params["months_ahead"] if months_ahead is None else months_ahead
+    files = ctx.target_files()  # first: it sets `citus` in ctx.params (doctor then skips the snapshot comparison)
     with (runlock.held(ctx.dsn, maintain.LOCK_TABLE, wait_s=wait_s, application_name="dom360db maintain (lock)",
                        what="dom360db maintain",
                        waiting=lambda h: progress("waiting for another maintain to finish" + (f" ({h})" if h else ""))),
           ctx.connect("dom360db maintain") as conn):
-        done = maintain.run(conn, ctx.params, ctx.target_files(), months_ahead=ahead, lock_timeout_ms=lock_timeout_ms,
+        done = maintain.run(conn, ctx.params, files, months_ahead=ahead, lock_timeout_ms=lock_timeout_ms,
                             attempts=attempts, report=progress)
     click.echo(done.text())
     if done.findings:

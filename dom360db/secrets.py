@@ -22,11 +22,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import psycopg
+from psycopg import sql
 
 from dom360db.connect import error_line, scalar
 from dom360db.errors import Dom360Error
 from dom360db.progress import Step
-from dom360db.queries import query
+from dom360db.queries import composed, query
 
 
 @dataclass
@@ -78,6 +79,12 @@ def prepare_session(conn: psycopg.Connection, new_key: str) -> None:
         raise Dom360Error(f"the new key is refused: {error_line(exc)}") from exc
 
 
+def set_tenant_id(conn: psycopg.Connection, tenant: uuid.UUID) -> None:
+    """Scope the transaction to `tenant` (any status) with SET LOCAL, which Citus propagates to the workers (where
+    row-level security, forced on the owner, reads it; set_config is not propagated). A uuid literal."""
+    conn.execute(composed("common.set_local_tenant_id", tenant_id=sql.Literal(str(uuid.UUID(str(tenant))))))
+
+
 def count_tenants(conn: psycopg.Connection) -> int:
     return scalar(conn, query("secrets.tenant_count"))
 
@@ -105,7 +112,7 @@ def rotate(conn: psycopg.Connection, old_key: str, new_key: str, *, batch_size: 
     for tenant in tenant_ids(conn, batch_size):
         try:
             with conn.transaction():
-                conn.execute(query("common.set_tenant_id"), {"tenant_id": tenant})
+                set_tenant_id(conn, tenant)
                 rotated, already = conn.execute(query("secrets.rotate"), {"old_key": old_key, "new_key": new_key}).fetchone()  # type: ignore[misc]
         except psycopg.Error as exc:
             raise Dom360Error(
@@ -125,7 +132,7 @@ def verify(conn: psycopg.Connection, key: str, *, batch_size: int = 500,
     for tenant in tenant_ids(conn, batch_size):
         try:
             with conn.transaction():
-                conn.execute(query("common.set_tenant_id"), {"tenant_id": tenant})
+                set_tenant_id(conn, tenant)
                 checked, failed = conn.execute(query("secrets.verify"), {"key": key}).fetchone()  # type: ignore[misc]
         except psycopg.Error as exc:
             raise Dom360Error(f"tenant {tenant}: {error_line(exc)}") from exc

@@ -88,6 +88,16 @@ def template(server: Server) -> Iterator[str]:
         server.drop_database(name)
 
 
+@pytest.fixture(autouse=True)
+def _single_server(request: pytest.FixtureRequest) -> None:
+    """Tests marked `single_server("why")` are skipped on the citus backend, with their reason."""
+    marker = request.node.get_closest_marker("single_server")
+    if marker is None or "server" not in request.fixturenames:
+        return
+    if request.getfixturevalue("server").backend == "citus":
+        pytest.skip(f"single server only: {marker.args[0] if marker.args else marker.kwargs['reason']}")
+
+
 @contextlib.contextmanager
 def _clone(server: Server, template: str) -> Iterator[Database]:
     """A fresh database cloned from the migrated template, dropped at the end."""

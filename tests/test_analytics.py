@@ -120,6 +120,8 @@ def scenario(db: Database) -> Scenario:
             convs["prev"] = new_conversation(c, inboxes["web"], "prev", "SDR", m - 3 * D)
             for key, offset, role, tin, tout in MESSAGES:
                 add_messages(c, convs[key], [(m + offset, role, tin, tout)])
+        with c.transaction():  # the stages in a transaction of their own: on Citus a SECURITY DEFINER function may
+            c.execute("SELECT dom360.set_tenant(%s)", [tenant])  # not touch shards the app wrote (docs/citus.md)
             for key, (_, _, _, stages) in CONVERSATIONS.items():
                 for stage, at in stages:
                     c.execute("SELECT dom360.set_conversation_stage(%s, %s, %s)", [convs[key], stage, m + at])
@@ -129,6 +131,8 @@ def scenario(db: Database) -> Scenario:
             inbox = scalar(c, "INSERT INTO dom360.inboxes (name, channel) VALUES ('web', 'web') RETURNING id")
             conv = new_conversation(c, inbox, "z", "SDR", m + 2 * D)
             add_messages(c, conv, [(m + 2 * D + H, "user", 1000, 0), (m + 2 * D + H + 500 * S, "assistant", 1000, 1000)])
+        with c.transaction():
+            c.execute("SELECT dom360.set_tenant(%s)", [other])
             c.execute("SELECT dom360.set_conversation_stage(%s, 'won', %s)", [conv, m + 3 * D])
     with db.admin() as c:
         for t in (tenant, other):

@@ -15,12 +15,38 @@
 -- - foreign keys are dropped first (sql/citus/drop_foreign_keys.sql, committed before this file) and
 --   re-created last: Citus refuses a foreign key between a distributed table and a table that is not (yet)
 --   distributed.
+-- - before a table is distributed, its tenant_id default current_tenant_id() becomes citus_tenant_id_default()
+--   (Citus refuses any ALTER of the distribution column afterwards). Without a tenant, an INSERT leaving
+--   tenant_id to its default must be refused as on one server: insufficient_privilege (42501), "no tenant
+--   set". On one server the default gives NULL and row-level security refuses the row; on Citus the
+--   coordinator evaluates the default first and refuses a NULL distribution value itself ("cannot perform an
+--   INSERT with NULL in the partition column", 22004), before any policy. The new default gives the same
+--   tenant when one is set (evaluated on the coordinator: the INSERT still goes to one shard), the one "no
+--   tenant set" error otherwise. PL/pgSQL, not require_tenant() itself: that SQL function is inlined into
+--   COALESCE(current_tenant_id(), raise_no_tenant()), and Citus evaluates each function call of a default on
+--   its own, raise_no_tenant() included. A partitioned table's partitions follow their parent.
 -- - everything else stays on the coordinator: dom360_meta (the runner's bookkeeping) and the materialized
 --   view (refreshed there by a distributed query).
 SET LOCAL citus.multi_shard_modify_mode = 'sequential';
 -- Copying an existing database's rows into the shards must not fire the triggers again (audit rows, numbering,
 -- counters are already there); SET LOCAL reaches the workers (citus.propagate_set_commands = 'local').
 SET LOCAL session_replication_role = replica;
+
+CREATE OR REPLACE FUNCTION dom360.citus_tenant_id_default()
+    RETURNS pg_catalog.uuid
+    LANGUAGE plpgsql
+    STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+/* On Citus only: the default of every tenant table's tenant_id (sql/citus/distribute.sql). */
+BEGIN
+    RETURN dom360.require_tenant();
+END
+$$;
+ALTER FUNCTION dom360.citus_tenant_id_default() OWNER TO {{ owner_role | ident }};
+COMMENT ON FUNCTION dom360.citus_tenant_id_default() IS 'On Citus only, the default of tenant_id in every tenant table: the transaction''s tenant, or insufficient_privilege (42501) "no tenant set" (the refusal a single server gives through row-level security; Citus would otherwise refuse a NULL distribution value with another error class).';
+REVOKE ALL ON FUNCTION dom360.citus_tenant_id_default() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dom360.citus_tenant_id_default() TO {{ app_role | ident }}, {{ analytics_role | ident }};
 
 -- Tenants a reference table, then every other tenant table in the colocation group (the first
 -- one distributed anchors it); then the foreign keys again.
@@ -52,6 +78,12 @@ BEGIN
            AND NOT EXISTS (SELECT FROM pg_catalog.pg_dist_partition AS d WHERE d.logicalrelid = c.oid AND d.partmethod = 'h')
          ORDER BY c.oid
     LOOP
+        IF EXISTS (SELECT FROM pg_catalog.pg_attribute AS a
+                     JOIN pg_catalog.pg_attrdef AS d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+                    WHERE a.attrelid = v_rel AND a.attname = 'tenant_id'
+                      AND pg_catalog.pg_get_expr(d.adbin, d.adrelid) IN ('dom360.current_tenant_id()', 'current_tenant_id()')) THEN
+            EXECUTE format('ALTER TABLE %s ALTER COLUMN tenant_id SET DEFAULT dom360.citus_tenant_id_default()', v_rel);
+        END IF;
         IF v_anchor IS NULL THEN
             PERFORM pg_catalog.create_distributed_table(v_rel, 'tenant_id', colocate_with => 'none');
             v_anchor := v_rel;

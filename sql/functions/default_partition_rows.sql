@@ -21,8 +21,12 @@ BEGIN
          WHERE c.relnamespace = 'dom360'::regnamespace AND pt.partstrat = 'r' AND pt.partdefid <> 0
          ORDER BY c.relname
     LOOP
-        RETURN QUERY EXECUTE format('SELECT %1$L::regclass, count(*), min(d.%2$I), max(d.%2$I) FROM %1$s AS d',
-                                    v_default, v_key);
+        -- the partition from here, not from the query: on Citus the query runs on the shards, where the same
+        -- name is another relation
+        partition := v_default;
+        EXECUTE format('SELECT count(*), min(d.%2$I), max(d.%2$I) FROM %1$s AS d', v_default, v_key)
+           INTO row_count, oldest, newest;
+        RETURN NEXT;
     END LOOP;
 END
 $$;

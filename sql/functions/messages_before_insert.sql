@@ -49,9 +49,9 @@ BEGIN
            first_message_at = LEAST(c.first_message_at, NEW.created_at),
            last_message_at  = GREATEST(c.last_message_at, NEW.created_at),
            updated_at       = now(),
-           turn_asked_at    = CASE NEW.role WHEN 'user' THEN LEAST(c.turn_asked_at, NEW.created_at)
-                                            WHEN 'assistant' THEN NULL ELSE c.turn_asked_at END,
-           last_turn_asked_at = CASE NEW.role WHEN 'assistant' THEN c.turn_asked_at ELSE c.last_turn_asked_at END
+           turn_asked_at    = CASE WHEN NEW.role = 'user' THEN LEAST(c.turn_asked_at, NEW.created_at)
+                                   WHEN NEW.role = 'assistant' THEN NULL ELSE c.turn_asked_at END,
+           last_turn_asked_at = CASE WHEN NEW.role = 'assistant' THEN c.turn_asked_at ELSE c.last_turn_asked_at END
      WHERE c.tenant_id = NEW.tenant_id AND c.id = NEW.conversation_id
     RETURNING c.message_count, c.inbox_id, c.status, COALESCE(c.agent_type, ''),
               CASE WHEN NEW.role = 'assistant' THEN c.last_turn_asked_at END

@@ -140,7 +140,9 @@ SELECT p.oid::regprocedure::text AS object,
         OR has_function_privilege('public', p.oid, 'EXECUTE'));
 
 -- name: tenant_columns --
--- Every tenant table has a NOT NULL tenant_id defaulting to the current tenant, leading its primary key.
+-- Every tenant table has a NOT NULL tenant_id defaulting to the current tenant, leading its primary key. On Citus
+-- the default is dom360.citus_tenant_id_default() (sql/citus/distribute.sql: the same tenant, and without one the
+-- refusal a single server gives).
 SELECT c.oid::regclass::text AS object, x.problem, 'add a versioned migration that fixes the table' AS fix
   FROM pg_class c
   CROSS JOIN LATERAL (
@@ -150,7 +152,9 @@ SELECT c.oid::regclass::text AS object, x.problem, 'add a versioned migration th
       SELECT 'tenant_id is nullable or does not default to dom360.current_tenant_id()'
         FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
        WHERE a.attrelid = c.oid AND a.attname = 'tenant_id'
-         AND (NOT a.attnotnull OR coalesce(pg_get_expr(d.adbin, d.adrelid), '') <> 'dom360.current_tenant_id()')
+         AND (NOT a.attnotnull OR coalesce(pg_get_expr(d.adbin, d.adrelid), '') <> 'dom360.current_tenant_id()'
+              AND NOT (coalesce(pg_get_expr(d.adbin, d.adrelid), '') = 'dom360.citus_tenant_id_default()'
+                       AND EXISTS (SELECT FROM pg_extension WHERE extname = 'citus')))
       UNION ALL
       SELECT 'primary key does not start with tenant_id'
        WHERE NOT EXISTS (SELECT FROM pg_constraint k JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = k.conkey[1]
