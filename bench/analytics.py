@@ -37,6 +37,7 @@ from psycopg import conninfo, sql
 
 from bench.common import APP_LOGIN, PARAMS, REPO_DIR, progress, q, run_steps, superuser_dsn
 from dom360db import analytics, migrate, sqlfiles
+from dom360db.connect import scalar
 from dom360db.logins import ensure_login
 
 DB_NAME = "dom360_bench_analytics"
@@ -52,7 +53,7 @@ def explain_ms(conn: psycopg.Connection[Any], query: sql.Composable, args: list[
     stmt = q("analytics.explain", query=query)
     for _ in range(warmup):
         conn.execute(stmt, args)
-    times = [conn.execute(stmt, args).fetchone()[0][0]["Execution Time"] for _ in range(repeat)]  # type: ignore[index]
+    times = [scalar(conn, stmt, args)[0]["Execution Time"] for _ in range(repeat)]
     return statistics.median(times)
 
 
@@ -115,7 +116,7 @@ def run(dsn: str, messages: int, big: int, tenants: int, warmup: int, repeat: in
         today = datetime.now(UTC).date()
         first = (today.replace(day=1) - timedelta(days=1)).replace(day=1)  # the previous, full month
         last = today.replace(day=1) - timedelta(days=1)
-        month_rows = admin.execute(q("analytics.month_rows"), [big_id, first, last + timedelta(days=1)]).fetchone()[0]  # type: ignore[index]
+        month_rows = scalar(admin, q("analytics.month_rows"), [big_id, first, last + timedelta(days=1)])
         progress(f"database: {rows:,} messages ({size}); big tenant {big_rows:,}, {month_rows:,} in {first:%Y-%m}")
 
         results: list[tuple[str, float]] = []

@@ -25,6 +25,7 @@ from pathlib import Path
 import psycopg
 from psycopg import conninfo, sql
 
+from dom360db.connect import scalar
 from dom360db.logins import ensure_login
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
@@ -47,10 +48,10 @@ def prepare(dsn: str, tenants: int) -> None:
         c.execute(sql.SQL("GRANT USAGE ON SCHEMA dom360_bench TO {}").format(sql.Identifier(LOGIN)))
         c.execute(sql.SQL("GRANT SELECT ON dom360_bench.targets TO {}").format(sql.Identifier(LOGIN)))
         for n in range(1, tenants + 1):
-            tid = c.execute("SELECT dom360.create_tenant(%s, %s)", [f"Bench {n}", f"bench-{n}"]).fetchone()[0]  # type: ignore[index]
+            tid = scalar(c, "SELECT dom360.create_tenant(%s, %s)", [f"Bench {n}", f"bench-{n}"])
             with c.transaction():
                 c.execute("SELECT dom360.set_tenant(%s)", [tid])
-                iid = c.execute("INSERT INTO dom360.inboxes (name, channel) VALUES ('web', 'web') RETURNING id").fetchone()[0]  # type: ignore[index]
+                iid = scalar(c, "INSERT INTO dom360.inboxes (name, channel) VALUES ('web', 'web') RETURNING id")
             c.execute("INSERT INTO dom360_bench.targets VALUES (%s, %s, %s)", [n, tid, iid])
 
 
@@ -137,8 +138,8 @@ def main() -> None:
     tps_single = pgbench(with_db(args.dsn, sdb), args.tenants, args.seconds, args.clients)
     tps_cluster = pgbench(with_db(args.dsn, cdb), args.tenants, args.seconds, args.clients)
     with psycopg.connect(args.dsn) as c:
-        workers = c.execute("SELECT count(*) FROM pg_dist_node WHERE groupid <> 0").fetchone()[0]  # type: ignore[index]
-        version = c.execute("SELECT extversion FROM pg_extension WHERE extname = 'citus'").fetchone()[0]  # type: ignore[index]
+        workers = scalar(c, "SELECT count(*) FROM pg_dist_node WHERE groupid <> 0")
+        version = scalar(c, "SELECT extversion FROM pg_extension WHERE extname = 'citus'")
     print(f"## Chat turn (bench/citus_turn.sql), pgbench -M prepared -c {args.clients} -j 2 -T {args.seconds}, "
           f"{args.tenants} tenants\n")
     print("| target | turns/s |\n|---|---|")

@@ -22,6 +22,7 @@ import psycopg
 from psycopg import conninfo
 
 from dom360db.client import Dom360
+from dom360db.connect import scalar
 
 
 def relay(host: str, port: int, delay_s: float) -> int:
@@ -81,10 +82,10 @@ def main() -> None:
         port = relay(str(params.get("host") or "127.0.0.1"), int(params.get("port") or 5432), a.latency_ms / 2000)
         dsn = conninfo.make_conninfo("", **{**params, "host": "127.0.0.1", "port": str(port)})
     with psycopg.connect(a.admin_dsn, autocommit=True) as c:
-        tenant = c.execute("SELECT dom360.create_tenant('bench', %s)", [f"bench-{uuid.uuid4().hex[:8]}"]).fetchone()[0]  # type: ignore[index]
+        tenant = scalar(c, "SELECT dom360.create_tenant('bench', %s)", [f"bench-{uuid.uuid4().hex[:8]}"])
         with c.transaction():
             c.execute("SELECT dom360.set_tenant(%s)", [tenant])
-            inbox = c.execute("INSERT INTO dom360.inboxes (name, channel) VALUES ('bench', 'web') RETURNING id").fetchone()[0]  # type: ignore[index]
+            inbox = scalar(c, "INSERT INTO dom360.inboxes (name, channel) VALUES ('bench', 'web') RETURNING id")
     with Dom360(dsn, min_size=1, max_size=1) as db:
         def pipeline(i: int) -> None:
             db.chat_turn(tenant, inbox, f"p{i % 50}", "user", "hello", input_tokens=3, history=20)

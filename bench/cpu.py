@@ -11,6 +11,8 @@ from typing import Any
 
 import psycopg
 
+from dom360db.connect import scalar
+
 _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
@@ -59,7 +61,7 @@ def cpu_snapshot(postmaster: int | None) -> CpuSnapshot | None:
 def local_postmaster(conn: psycopg.Connection[Any]) -> int | None:
     """The pid of the server's postmaster when it runs on this machine and its data directory is readable."""
     try:
-        data_dir = conn.execute("SHOW data_directory").fetchone()[0]  # type: ignore[index]
+        data_dir = scalar(conn, "SHOW data_directory")
         pid = int(Path(data_dir, "postmaster.pid").read_text().split("\n", 1)[0])
         if b"postgres" in Path(f"/proc/{pid}/cmdline").read_bytes():
             return pid

@@ -23,6 +23,8 @@ from pathlib import Path
 import psycopg
 from psycopg import conninfo, sql
 
+from dom360db.connect import scalar
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from support import migrate_database  # noqa: E402
 
@@ -87,7 +89,7 @@ def main() -> None:
             slug = f"bench-{n}"
             with psycopg.connect(dsn, autocommit=True) as c, c.transaction():
                 c.execute("SET LOCAL session_replication_role = replica")
-                tenant = c.execute("SELECT dom360.create_tenant(%s, %s)", [slug, slug]).fetchone()[0]  # type: ignore[index]
+                tenant = scalar(c, "SELECT dom360.create_tenant(%s, %s)", [slug, slug])
                 values = {"tenant": tenant, "inbox": uuid.uuid4(), "conversations": max(1, n // PER_CONVERSATION),
                           "per": PER_CONVERSATION, "messages": n, "text": TEXT}
                 for stmt in LOAD:

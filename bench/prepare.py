@@ -13,6 +13,7 @@ from psycopg import sql
 from bench.common import APP_LOGIN, BENCH_DIR, DB_NAME, PARAMS, SCHEMA, SEED_SCHEMA, connect, progress, q, run_steps
 from bench.report import Report
 from bench.scenarios import RunArgs, tag_prefix
+from dom360db.connect import scalar
 from dom360db.logins import ensure_login
 
 LOAD_CHUNK_ROWS = 500_000
@@ -128,11 +129,11 @@ def run_checks(report: Report, admin: psycopg.Connection[Any], when: str) -> Non
 
 def check_writes(report: Report, admin: psycopg.Connection[Any], args: RunArgs, run_id: str) -> None:
     """Rows each write scenario stored against the transactions pgbench counted; the seed design's counters."""
-    a_rows = admin.execute(q("checks.twin_tagged_rows"), {"p": tag_prefix("a", run_id)}).fetchone()[0]  # type: ignore[index]
+    a_rows = scalar(admin, q("checks.twin_tagged_rows"), {"p": tag_prefix("a", run_id)})
     report.runs["a"].rows_written = int(a_rows)
     for k in ("b", "c"):
         report.runs[k].rows_written = int(
-            admin.execute(q("checks.tagged_rows"), {"p": tag_prefix(k, run_id)}).fetchone()[0]  # type: ignore[index]
+            scalar(admin, q("checks.tagged_rows"), {"p": tag_prefix(k, run_id)})
         )
     for k in ("a", "b", "c"):
         r = report.runs[k]

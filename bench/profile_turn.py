@@ -40,6 +40,7 @@ from psycopg import conninfo
 from bench import common, prepare
 from bench.reads import TURN_CONTENT
 from dom360db import migrate, sqlfiles
+from dom360db.connect import scalar
 from dom360db.embedded import EmbeddedServer
 from dom360db.report import table
 
@@ -239,7 +240,7 @@ def prepare_cluster(home: Path, tmp: Path, progress: Callable[[str], None]) -> t
             prepare.create_twin(admin)
             prepare.create_seed(admin)
             prepare.grant_lookups(admin)
-            trigger_fn = admin.execute("SELECT pg_get_functiondef('dom360.messages_before_insert'::regproc)").fetchone()[0]  # type: ignore[index]
+            trigger_fn = scalar(admin, "SELECT pg_get_functiondef('dom360.messages_before_insert'::regproc)")
             admin.execute("CHECKPOINT")
     finally:
         server.down()

@@ -40,16 +40,17 @@ from bench.reads import sample_reads, turn_breakdown
 from bench.report import Report, phase, render, schema_version, write_results
 from bench.scenarios import RunArgs, Scenario, rounds
 from dom360db import migrate, sqlfiles
+from dom360db.connect import scalar
 from dom360db.errors import Dom360Error
 
 
 def run_all(args: RunArgs, report: Report, admin_dsn: str) -> None:
     bench_dsn = conninfo.make_conninfo(admin_dsn, dbname=DB_NAME)
     with connect(admin_dsn) as root:
-        version = int(root.execute("SHOW server_version_num").fetchone()[0])  # type: ignore[index]
+        version = int(scalar(root, "SHOW server_version_num"))  # type: ignore[index]
         if version < 150000:
             raise Dom360Error(f"PostgreSQL 15 or newer needed, the server runs {version}")
-        month = root.execute(q("server.month")).fetchone()[0]  # type: ignore[index]
+        month = scalar(root, q("server.month"))
         state = prepare.load_state(bench_dsn) if args.reuse else None
         wanted = prepare.wanted_state(args, month)
         report.reused = state is not None and {k: state.get(k) for k in wanted} == wanted
@@ -128,7 +129,7 @@ def run_all(args: RunArgs, report: Report, admin_dsn: str) -> None:
                 prepare.save_state(admin, {**prepare.wanted_state(args, month), "loaded_rows": report.loaded_rows})
             report.notes.append(prepare.disk_note(admin, report.loaded_rows))
             prepare.grant_lookups(admin)
-            n_reads = admin.execute(q("load.count_read_targets")).fetchone()[0]  # type: ignore[index]
+            n_reads = scalar(admin, q("load.count_read_targets"))
             reads = [
                 Scenario("d1", "recent_messages(conversation, 20)", "d1_recent_messages.sql", "app",
                          {"read_targets": str(n_reads)}),
@@ -158,7 +159,7 @@ def run_all(args: RunArgs, report: Report, admin_dsn: str) -> None:
             "(b) and (c) pass a request id (unique per transaction: scenario, run, client, counter), as the real "
             "backend does; (a) stores the same value in request_id."
         )
-        stripes = admin.execute(q("checks.hot_stripes"), [hot_base + 1]).fetchone()[0]  # type: ignore[index]
+        stripes = scalar(admin, q("checks.hot_stripes"), [hot_base + 1])
         report.notes.append(
             f"(c): the hot inbox's {args.clients} writers used {stripes} consumption counter row(s) today (at most "
             f"{PARAMS['consumption_stripes']}): each takes a row no other transaction holds (SKIP LOCKED)."

@@ -23,6 +23,7 @@ from psycopg import conninfo
 
 from bench.common import BENCH_DIR, progress, q
 from bench.cpu import cpu_snapshot
+from dom360db.connect import scalar
 
 SCENARIO_DIGIT = {"a": 1, "b": 2, "c": 3, "d1": 4, "d2": 5, "p0": 6, "p1": 7, "sb": 8, "sc": 9}
 
@@ -238,7 +239,7 @@ def timed_run(
                    "pgbench": cpu1.children - cpu0.children, "bench": cpu1.own - cpu0.own}
         if cpu0.server is not None and cpu1.server is not None:
             run.cpu["server"] = cpu1.server - cpu0.server
-    wal1 = admin.execute(q("server.wal_position")).fetchone()[0]  # type: ignore[index]
+    wal1 = scalar(admin, q("server.wal_position"))
     time.sleep(1.0)  # pgbench's backends report their table statistics when they exit
     _, mx1 = checkpoint_state(admin)
     stats1 = table_stats(admin)

@@ -47,7 +47,7 @@ def got(db: Database, tenant: uuid.UUID) -> dict[tuple[Any, str], tuple[Any, ...
 
 def pending(db: Database) -> int:
     with db.admin() as c:
-        return c.execute("SELECT count(*) FROM dom360.conversations WHERE response_turns_ready IS NULL").fetchone()[0]  # type: ignore[index]
+        return scalar(c, "SELECT count(*) FROM dom360.conversations WHERE response_turns_ready IS NULL")
 
 
 def backfill_findings(conn: psycopg.Connection) -> dict[str, str]:

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 from psycopg import conninfo
 
-from support import APP_LOGIN, LOGIN_PASSWORD, Database, Server, seed, with_db
+from support import APP_LOGIN, LOGIN_PASSWORD, Database, Server, scalar, seed, with_db
 
 
 @pytest.fixture(autouse=True)
@@ -100,7 +100,7 @@ def test_chat_path_runs_every_statement_on_one_shard(db: Database) -> None:
     with db.app() as c, c.transaction():
         c.execute("SET LOCAL citus.multi_task_query_log_level = 'error'")
         c.execute("SELECT dom360.set_tenant(%s)", [t.id])
-        conv = c.execute("SELECT dom360.get_or_create_conversation(%s, 'cust-9')", [t.inbox]).fetchone()[0]
+        conv = scalar(c, "SELECT dom360.get_or_create_conversation(%s, 'cust-9')", [t.inbox])
         first = c.execute("SELECT * FROM dom360.append_message(%s, 'user', 'hi', 3, 0, NULL, NULL, 'req-1')",
                           [conv]).fetchone()
         again = c.execute("SELECT * FROM dom360.append_message(%s, 'user', 'hi', 3, 0, NULL, NULL, 'req-1')",
@@ -187,7 +187,7 @@ def test_tenant_isolate_gives_the_tenant_its_own_shards_and_the_chat_path_still_
         with db.app() as c, c.transaction():
             c.execute("SET LOCAL citus.multi_task_query_log_level = 'error'")
             c.execute("SELECT dom360.set_tenant(%s)", [tenant.id])
-            conv = c.execute("SELECT dom360.get_or_create_conversation(%s, 'after-isolate')", [tenant.inbox]).fetchone()[0]
+            conv = scalar(c, "SELECT dom360.get_or_create_conversation(%s, 'after-isolate')", [tenant.inbox])
             assert c.execute("SELECT message_index FROM dom360.append_message(%s, 'user', 'x')", [conv]).fetchone() == (1,)
     again = CliRunner().invoke(cli.cli, ["tenant", "isolate", "acme", "--dsn", db.admin_dsn])
     assert again.exit_code == 0 and "already" in again.output
@@ -279,7 +279,7 @@ def test_a_later_versioned_file_adding_a_column_an_index_and_a_tenant_table_work
         c.execute("SELECT dom360.set_tenant(%s)", [t.id])
         c.execute("INSERT INTO dom360.notes (tenant_id, body) VALUES (%s, 'n')", [t.id])
         assert c.execute("SELECT priority FROM dom360.conversations WHERE tenant_id = %s", [t.id]).fetchone() == (0,)
-        conv = c.execute("SELECT dom360.get_or_create_conversation(%s, 'later')", [t.inbox]).fetchone()[0]
+        conv = scalar(c, "SELECT dom360.get_or_create_conversation(%s, 'later')", [t.inbox])
         assert c.execute("SELECT message_index FROM dom360.append_message(%s, 'user', 'x')", [conv]).fetchone() == (1,)
     with db.app() as c, c.transaction():  # no tenant: no rows of the new table
         assert c.execute("SELECT count(*) FROM dom360.notes").fetchone() == (0,)
