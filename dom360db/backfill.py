@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
-from dom360db.connect import scalar
+from dom360db.connect import scalar, set_tenant_id
 from dom360db.queries import composed, query
 
 
@@ -46,7 +46,7 @@ class Backfilled:
 
 def pending(conn: psycopg.Connection, tenant_id: uuid.UUID) -> int:
     with conn.transaction():
-        conn.execute(query("common.set_tenant_id"), {"tenant_id": tenant_id})
+        set_tenant_id(conn, tenant_id)
         return int(scalar(conn, q("response_turns_pending"), {"tenant_id": tenant_id}))
 
 

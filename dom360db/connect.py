@@ -86,3 +86,16 @@ def scalar(conn: psycopg.Connection[Any] | psycopg.Cursor[Any], query: Query, pa
     if row is None:
         raise LookupError("the query returned no row")
     return row[0]
+
+
+def set_tenant_id(conn: psycopg.Connection[Any], tenant: Any) -> None:
+    """Scope the transaction to `tenant` (a uuid; any status: export, erase, import, backfill and secret rotation
+    reach suspended and closed tenants) with SET LOCAL, which Citus propagates to the workers (where row-level
+    security, forced on the owner, reads it; set_config is not propagated). The same effect on one server."""
+    import uuid
+
+    from psycopg import sql
+
+    from dom360db.queries import composed
+
+    conn.execute(composed("common.set_local_tenant_id", tenant_id=sql.Literal(str(uuid.UUID(str(tenant))))))

@@ -22,12 +22,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import psycopg
-from psycopg import sql
 
-from dom360db.connect import error_line, scalar
+from dom360db.connect import error_line, scalar, set_tenant_id
 from dom360db.errors import Dom360Error
 from dom360db.progress import Step
-from dom360db.queries import composed, query
+from dom360db.queries import query
 
 
 @dataclass
@@ -78,11 +77,6 @@ def prepare_session(conn: psycopg.Connection, new_key: str) -> None:
     except psycopg.Error as exc:
         raise Dom360Error(f"the new key is refused: {error_line(exc)}") from exc
 
-
-def set_tenant_id(conn: psycopg.Connection, tenant: uuid.UUID) -> None:
-    """Scope the transaction to `tenant` (any status) with SET LOCAL, which Citus propagates to the workers (where
-    row-level security, forced on the owner, reads it; set_config is not propagated). A uuid literal."""
-    conn.execute(composed("common.set_local_tenant_id", tenant_id=sql.Literal(str(uuid.UUID(str(tenant))))))
 
 
 def count_tenants(conn: psycopg.Connection) -> int:

@@ -32,7 +32,7 @@ import psycopg
 from psycopg import sql
 
 from dom360db import __version__
-from dom360db.connect import scalar
+from dom360db.connect import scalar, set_tenant_id
 from dom360db.errors import Dom360Error
 from dom360db.progress import Advance
 from dom360db.queries import composed
@@ -83,7 +83,7 @@ def find_tenant(conn: psycopg.Connection, slug: str) -> Tenant:
 
 
 def set_tenant(conn: psycopg.Connection, tenant_id: uuid.UUID) -> None:
-    conn.execute(composed("common.set_tenant_id"), {"tenant_id": tenant_id})
+    set_tenant_id(conn, tenant_id)
 
 
 def schema_versions(conn: psycopg.Connection) -> list[int]:
